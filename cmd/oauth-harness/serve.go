@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/oauth-harness/oauth-harness/fixtures"
+	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
+	"github.com/oauth-harness/oauth-harness/reference-server/server"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fixturesFile := fs.String("fixtures", "", "tenant YAML (default: the built-in fixtures/tenant.yaml)")
+	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
+	issuer := fs.String("issuer", "", "issuer URL when behind a proxy (default: http://ADDR)")
+	logLevel := fs.String("log-level", "info", "debug (logs every request), info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	var cfg *tenant.Config
+	if *fixturesFile == "" {
+		cfg, err = fixtures.Tenant()
+	} else {
+		cfg, err = tenant.LoadFile(*fixturesFile)
+	}
+	if err != nil {
+		return err
+	}
+	return server.Run(ctx, server.Options{Tenant: cfg, Addr: *addr, Issuer: *issuer, Logger: log}, func(s *server.Server) {
+		fmt.Fprintf(stdout, "issuer:    %s\ndiscovery: %s\napi:       %s\nhealth:    http://%s/healthz\n",
+			s.IssuerURL(), s.IssuerURL()+oauth.PathOIDCDiscovery, s.APIBaseURL(), s.Addr())
+	})
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q is not debug, info, warn or error", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q is not text or json", errUsage, format)
+}

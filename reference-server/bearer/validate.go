@@ -1,0 +1,245 @@
+// Package bearer validates JWT access tokens the way a careful resource server does (RFC 9068,
+// RFC 8725): an allow-list of algorithms, the key named by kid, typ, exact issuer, audience,
+// expiry and not-before with bounded leeway, and a revocation denylist.
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// MaxLeeway caps the clock skew a validator tolerates.
+const MaxLeeway = 60 * time.Second
+
+// DefaultLeeway is the skew tolerated when a Validator sets none.
+const DefaultLeeway = 30 * time.Second
+
+// Error is an RFC 6750 §3.1 error: what to put in WWW-Authenticate and the status to answer.
+type Error struct {
+	Code        string // invalid_request, invalid_token, insufficient_scope; empty when no credentials were sent
+	Description string
+	Status      int
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// AsError returns err as an *Error, wrapping any other error as invalid_token.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return invalidToken("%v", err)
+}
+
+func invalidToken(format string, args ...any) *Error {
+	return &Error{Code: "invalid_token", Description: fmt.Sprintf(format, args...), Status: http.StatusUnauthorized}
+}
+
+// KeySource finds the public key a token names by kid.
+type KeySource interface {
+	Key(ctx context.Context, kid string) (*jose.JSONWebKey, error)
+}
+
+// Claims are the validated claims of an access token.
+type Claims struct {
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	JTI       string           `json:"jti"`
+	ClientID  string           `json:"client_id"`
+	AZP       string           `json:"azp"`
+	Scope     string           `json:"scope"`
+	GrantType string           `json:"gty"`
+	// All holds every claim as sent, namespaced ones included.
+	All map[string]any `json:"-"`
+}
+
+// HasScope reports whether the space-separated scope claim contains s.
+func (c *Claims) HasScope(s string) bool {
+	for _, v := range strings.Fields(c.Scope) {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Strings returns a claim that is a string or an array of strings (such as a namespaced account claim).
+func (c *Claims) Strings(name string) []string {
+	switch v := c.All[name].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Validator checks access tokens for one API. Configure it once; Validate is safe for concurrent use.
+type Validator struct {
+	Issuer   string
+	Audience string
+	// Algorithms is the allow-list; a token with any other alg (none included) is refused before any
+	// key is looked at, which is what stops RS256/HS256 confusion.
+	Algorithms []jose.SignatureAlgorithm
+	Keys       KeySource // for asymmetric algorithms
+	HMACSecret []byte    // for HS256
+	Leeway     time.Duration
+	// Denied reports revoked token ids; nil means nothing is revoked.
+	Denied func(jti string) bool
+	Now    func() time.Time
+}
+
+// Validate verifies token and returns its claims, or an *Error saying what is wrong.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	tok, err := jwt.ParseSigned(token, v.Algorithms)
+	if err != nil {
+		return nil, invalidToken("malformed or disallowed token: %v", err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, invalidToken("exactly one signature is expected")
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isATJWT(typ) {
+		return nil, invalidToken("typ %q is not at+jwt (RFC 9068)", typ)
+	}
+	key, err := v.key(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	var c Claims
+	if err := tok.Claims(key, &c, &c.All); err != nil {
+		return nil, invalidToken("signature does not verify: %v", err)
+	}
+	if err := v.checkClaims(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (v *Validator) key(ctx context.Context, h jose.Header) (any, error) {
+	alg := jose.SignatureAlgorithm(h.Algorithm)
+	if alg == jose.HS256 || alg == jose.HS384 || alg == jose.HS512 {
+		if len(v.HMACSecret) == 0 {
+			return nil, invalidToken("no shared secret for %s", alg)
+		}
+		return v.HMACSecret, nil
+	}
+	if v.Keys == nil {
+		return nil, invalidToken("no key source for %s", alg)
+	}
+	if h.KeyID == "" {
+		return nil, invalidToken("token has no kid")
+	}
+	k, err := v.Keys.Key(ctx, h.KeyID)
+	if err != nil {
+		return nil, invalidToken("%v", err)
+	}
+	if k.Algorithm != "" && k.Algorithm != string(alg) {
+		return nil, invalidToken("key %q is for %s, token says %s", h.KeyID, k.Algorithm, alg)
+	}
+	return k.Key, nil
+}
+
+func (v *Validator) checkClaims(c *Claims) error {
+	now := time.Now()
+	if v.Now != nil {
+		now = v.Now()
+	}
+	leeway := v.Leeway
+	if leeway <= 0 {
+		leeway = DefaultLeeway
+	}
+	leeway = min(leeway, MaxLeeway)
+	switch {
+	case c.Issuer != v.Issuer:
+		return invalidToken("iss %q is not %q", c.Issuer, v.Issuer)
+	case !c.Audience.Contains(v.Audience):
+		return invalidToken("aud %v does not contain %q", []string(c.Audience), v.Audience)
+	case c.Expiry == nil:
+		return invalidToken("token has no exp")
+	case now.After(c.Expiry.Time().Add(leeway)):
+		return invalidToken("token expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339))
+	case c.NotBefore != nil && now.Add(leeway).Before(c.NotBefore.Time()):
+		return invalidToken("token is not valid before %s", c.NotBefore.Time().UTC().Format(time.RFC3339))
+	case c.IssuedAt != nil && now.Add(leeway).Before(c.IssuedAt.Time()):
+		return invalidToken("token was issued in the future (%s)", c.IssuedAt.Time().UTC().Format(time.RFC3339))
+	case c.Subject == "":
+		return invalidToken("token has no sub")
+	case v.Denied != nil && c.JTI != "" && v.Denied(c.JTI):
+		return invalidToken("token was revoked")
+	}
+	return nil
+}
+
+func isATJWT(typ string) bool {
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
+}
+
+// ParseAuthorization extracts the bearer token from a request (RFC 6750 §2.1). A token in the query
+// string is refused rather than ignored: URLs end up in logs and Referer headers (RFC 9700 §4.3.2).
+func ParseAuthorization(r *http.Request) (string, *Error) {
+	if r.URL.Query().Has("access_token") {
+		return "", &Error{Code: "invalid_request", Status: http.StatusBadRequest,
+			Description: "access tokens in the query string are not accepted; use the Authorization header"}
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", &Error{Status: http.StatusUnauthorized, Description: "no access token"}
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", &Error{Code: "invalid_request", Status: http.StatusBadRequest,
+			Description: "the Authorization header must be \"Bearer <token>\""}
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+// WriteError answers an RFC 6750 error with its WWW-Authenticate challenge. scope, when not empty,
+// names the scope needed (for insufficient_scope).
+func WriteError(w http.ResponseWriter, realm string, e *Error, scope string) {
+	ch := fmt.Sprintf("Bearer realm=%q", realm)
+	if e.Code != "" {
+		ch += fmt.Sprintf(", error=%q, error_description=%q", e.Code, sanitize(e.Description))
+	}
+	if scope != "" {
+		ch += fmt.Sprintf(", scope=%q", scope)
+	}
+	w.Header().Set("WWW-Authenticate", ch)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	body := map[string]string{"error": e.Code, "error_description": e.Description}
+	if e.Code == "" {
+		body["error"] = "unauthorized"
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// sanitize keeps a description inside the quoted-string charset RFC 6750 §3 allows.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '\''
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,100 @@
+package oauth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
+)
+
+// clientCredentials is what a request presented to authenticate its client (RFC 6749 §2.3).
+type clientCredentials struct {
+	id, secret string
+	method     string // tenant.AuthClientSecretBasic, AuthClientSecretPost or AuthNone
+}
+
+// parseClientCredentials reads the client's credentials from the Authorization header or the body,
+// refusing requests that use more than one method (RFC 6749 §2.3).
+func parseClientCredentials(r *http.Request, form url.Values) (clientCredentials, *Error) {
+	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, _, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Basic") {
+			return clientCredentials{}, invalidRequest("the Authorization header of a token request must use Basic")
+		}
+		id, secret, ok := r.BasicAuth()
+		if !ok {
+			e := invalidClient("the Basic credentials are malformed")
+			e.basic = true
+			return clientCredentials{}, e
+		}
+		// RFC 6749 §2.3.1: both halves are form-urlencoded before being joined.
+		uid, err1 := url.QueryUnescape(id)
+		usecret, err2 := url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			e := invalidClient("the Basic credentials are not form-urlencoded")
+			e.basic = true
+			return clientCredentials{}, e
+		}
+		if formSecret != "" {
+			return clientCredentials{}, invalidRequest("use one client authentication method, not Basic and client_secret together")
+		}
+		if formID != "" && formID != uid {
+			return clientCredentials{}, invalidRequest("client_id in the body differs from the Basic credentials")
+		}
+		return clientCredentials{id: uid, secret: usecret, method: tenant.AuthClientSecretBasic}, nil
+	}
+	switch {
+	case formID == "":
+		return clientCredentials{}, invalidClient("client authentication is required")
+	case formSecret != "":
+		return clientCredentials{id: formID, secret: formSecret, method: tenant.AuthClientSecretPost}, nil
+	default:
+		return clientCredentials{id: formID, method: tenant.AuthNone}, nil
+	}
+}
+
+// dummySecretHash is compared against when the client is unknown, so that an unknown client and a
+// wrong secret take the same path.
+var dummySecretHash = sha256.Sum256([]byte("no such client"))
+
+// authenticateClient checks the credentials against the registered application.
+func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application, *Error) {
+	fail := func(desc string) *Error {
+		e := invalidClient("%s", desc)
+		e.basic = c.method == tenant.AuthClientSecretBasic
+		return e
+	}
+	app := p.Tenant.Application(c.id)
+	if app == nil {
+		if c.method != tenant.AuthNone {
+			sum := sha256.Sum256([]byte(c.secret))
+			subtle.ConstantTimeCompare(sum[:], dummySecretHash[:])
+		}
+		return nil, fail("client authentication failed")
+	}
+	if app.TokenEndpointAuthMethod != c.method {
+		return nil, fail("the client is registered for " + app.TokenEndpointAuthMethod + ", not " + c.method)
+	}
+	if c.method == tenant.AuthNone {
+		return app, nil
+	}
+	if !secretMatches(app.ClientSecretSHA256, c.secret) {
+		return nil, fail("client authentication failed")
+	}
+	return app, nil
+}
+
+// secretMatches compares the secret's SHA-256 with the stored hex digest in constant time.
+func secretMatches(storedHex, secret string) bool {
+	want, err := hex.DecodeString(storedHex)
+	if err != nil {
+		return false
+	}
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(want, got[:]) == 1
+}

@@ -1,0 +1,114 @@
+// Package oauth is the reference authorization server's HTTP surface: discovery, JWKS, the
+// authorization endpoint with its login and consent pages, the token endpoint and userinfo.
+package oauth
+
+import (
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauth-harness/oauth-harness/reference-server/keys"
+	"github.com/oauth-harness/oauth-harness/reference-server/store"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
+	"github.com/oauth-harness/oauth-harness/reference-server/tokens"
+)
+
+// Endpoint paths, relative to the issuer.
+const (
+	PathAuthorize      = "/authorize"
+	PathLogin          = "/login"
+	PathConsent        = "/consent"
+	PathToken          = "/oauth/token"
+	PathUserInfo       = "/userinfo"
+	PathJWKS           = "/.well-known/jwks.json"
+	PathOIDCDiscovery  = "/.well-known/openid-configuration"
+	PathOAuthDiscovery = "/.well-known/oauth-authorization-server"
+)
+
+// CodeLifetime is how long an authorization code may be redeemed (RFC 6749 §4.1.2 recommends ≤ 10 min;
+// a minute is plenty for a client that redeems it straight away).
+const CodeLifetime = 60 * time.Second
+
+// Config wires a Provider.
+type Config struct {
+	Issuer string
+	Tenant *tenant.Tenant
+	Store  *store.Store
+	Keys   *keys.Keyring
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Provider serves the authorization server endpoints.
+type Provider struct {
+	Issuer string
+	Tenant *tenant.Tenant
+	Store  *store.Store
+	Keys   *keys.Keyring
+	Minter *tokens.Minter
+	log    *slog.Logger
+	now    func() time.Time
+
+	csrfKey    []byte // HMAC key binding form tokens to a browser
+	secure     bool   // cookies get Secure when the issuer is https
+	pending    *pendingRequests
+	userInfo   *userInfoValidators
+	discovery  []byte
+	issuerPath string
+}
+
+// New checks the configuration and builds a Provider.
+func New(cfg Config) (*Provider, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("oauth: the issuer must be an http(s) URL without query or fragment")
+	}
+	if cfg.Tenant == nil || cfg.Store == nil || cfg.Keys == nil {
+		return nil, errors.New("oauth: tenant, store and keys are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	issuer := strings.TrimSuffix(cfg.Issuer, "/")
+	p := &Provider{
+		Issuer:     issuer,
+		Tenant:     cfg.Tenant,
+		Store:      cfg.Store,
+		Keys:       cfg.Keys,
+		Minter:     &tokens.Minter{Issuer: issuer, Keys: cfg.Keys, AccountClaim: cfg.Tenant.Config().AccountClaim},
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		csrfKey:    make([]byte, 32),
+		secure:     u.Scheme == "https",
+		pending:    newPendingRequests(),
+		issuerPath: strings.TrimSuffix(u.Path, "/"),
+	}
+	_, _ = rand.Read(p.csrfKey)
+	p.userInfo = newUserInfoValidators(p)
+	return p, nil
+}
+
+// URL returns the absolute URL of an endpoint path.
+func (p *Provider) URL(path string) string { return p.Issuer + path }
+
+// Register mounts every endpoint on mux under the issuer's path.
+func (p *Provider) Register(mux *http.ServeMux) {
+	at := func(path string) string { return p.issuerPath + path }
+	mux.HandleFunc("GET "+at(PathOIDCDiscovery), p.serveDiscovery)
+	mux.HandleFunc("GET "+at(PathOAuthDiscovery), p.serveDiscovery)
+	mux.HandleFunc("GET "+at(PathJWKS), p.serveJWKS)
+	mux.HandleFunc("GET "+at(PathAuthorize), p.serveAuthorize)
+	mux.HandleFunc("GET "+at(PathLogin), p.serveLoginPage)
+	mux.HandleFunc("POST "+at(PathLogin), p.handleLogin)
+	mux.HandleFunc("GET "+at(PathConsent), p.serveConsentPage)
+	mux.HandleFunc("POST "+at(PathConsent), p.handleConsent)
+	mux.HandleFunc(at(PathToken), p.serveToken)
+	mux.HandleFunc(at(PathUserInfo), p.serveUserInfo)
+}

@@ -1,0 +1,207 @@
+// Package server assembles the reference authorization server and the contacts API into one HTTP
+// server, started in-process on a loopback listener (for tests and the harness) or standalone.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/bearer"
+	"github.com/oauth-harness/oauth-harness/reference-server/contacts"
+	"github.com/oauth-harness/oauth-harness/reference-server/keys"
+	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
+	"github.com/oauth-harness/oauth-harness/reference-server/store"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
+)
+
+// DefaultAddr listens on a free loopback port.
+const DefaultAddr = "127.0.0.1:0"
+
+// APIPath is where the contacts API is mounted, below the issuer's host.
+const APIPath = "/api"
+
+// Options configure a server. Only Tenant is required.
+type Options struct {
+	Tenant *tenant.Config
+	// Addr to listen on; DefaultAddr when empty.
+	Addr string
+	// Issuer URL; http://<listen address> when empty. Set it when the server sits behind a proxy.
+	Issuer string
+	// Keys to sign with; generated when nil (tests share one keyring to save RSA key generation).
+	Keys   *keys.Keyring
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is a running reference server.
+type Server struct {
+	Provider *oauth.Provider
+	Store    *store.Store
+	Tenant   *tenant.Tenant
+
+	issuer  string
+	apiBase string
+	ln      net.Listener
+	srv     *http.Server
+	handler http.Handler
+	done    chan error
+}
+
+// Start listens, builds the server and serves in the background until Shutdown or Close.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Tenant == nil {
+		return nil, errors.New("server: a tenant is required")
+	}
+	if opts.Addr == "" {
+		opts.Addr = DefaultAddr
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen on %s: %w", opts.Addr, err)
+	}
+	s, err := build(ln, opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	go func() {
+		err := s.srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	opts.Logger.Info("reference server listening", "issuer", s.issuer, "addr", ln.Addr().String(), "api", s.apiBase)
+	return s, nil
+}
+
+func build(ln net.Listener, opts Options) (*Server, error) {
+	local := "http://" + ln.Addr().String()
+	issuer := strings.TrimSuffix(opts.Issuer, "/")
+	if issuer == "" {
+		issuer = local
+	}
+	kr := opts.Keys
+	if kr == nil {
+		var err error
+		if kr, err = keys.Generate(); err != nil {
+			return nil, err
+		}
+	}
+	t := tenant.New(opts.Tenant)
+	st := store.New(opts.Now)
+	p, err := oauth.New(oauth.Config{Issuer: issuer, Tenant: t, Store: st, Keys: kr, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	p.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	s := &Server{Provider: p, Store: st, Tenant: t, issuer: issuer, ln: ln, done: make(chan error, 1)}
+	if api := contactsAPI(opts.Tenant); api != nil {
+		u, _ := url.Parse(issuer) // oauth.New checked it
+		prefix := strings.TrimSuffix(u.Path, "/") + APIPath
+		v := &bearer.Validator{
+			Issuer: issuer, Audience: api.Identifier,
+			Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)},
+			// The API fetches the JWKS over HTTP like any resource server, from the local listener so
+			// that it works behind a proxy too.
+			Keys:   &bearer.JWKSCache{URL: local + strings.TrimSuffix(u.Path, "/") + oauth.PathJWKS},
+			Denied: st.Denied, Now: opts.Now,
+		}
+		if api.SigningAlg == tenant.HS256 {
+			v.HMACSecret = []byte(api.SigningSecret)
+		}
+		contacts.New(contacts.Config{Validator: v, AccountClaim: opts.Tenant.AccountClaim, Accounts: opts.Tenant.Accounts}).
+			Register(mux, prefix)
+		s.apiBase = u.Scheme + "://" + u.Host + prefix
+	}
+	s.handler = logRequests(opts.Logger, mux)
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// contactsAPI picks the API the contacts resource server serves: contacts_api, else the default audience.
+func contactsAPI(cfg *tenant.Config) *tenant.API {
+	id := cfg.ContactsAPI
+	if id == "" {
+		id = cfg.DefaultAudience
+	}
+	for i := range cfg.APIs {
+		if cfg.APIs[i].Identifier == id {
+			return &cfg.APIs[i]
+		}
+	}
+	return nil
+}
+
+// IssuerURL is the issuer, the base of every endpoint and of discovery.
+func (s *Server) IssuerURL() string { return s.issuer }
+
+// APIBaseURL is the contacts API's base URL (empty when the tenant has no contacts API).
+func (s *Server) APIBaseURL() string { return s.apiBase }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Handler is the whole HTTP handler, for benchmarks that skip the network.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Shutdown stops accepting requests and waits for those in flight, up to ctx's deadline.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return <-s.done
+}
+
+// Close stops the server at once.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	return err
+}
+
+// Run starts the server and serves until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, opts Options, ready func(*Server)) error {
+	s, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(s)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if opts.Logger != nil {
+		opts.Logger.Info("shutting down")
+	}
+	return s.Shutdown(sctx)
+}

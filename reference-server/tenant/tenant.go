@@ -1,0 +1,103 @@
+package tenant
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Tenant answers look-ups on a validated Config. Look-ups sit on the token hot path, so they read an
+// immutable index through an atomic pointer (no lock); Replace swaps in a whole new index.
+type Tenant struct {
+	idx atomic.Pointer[index]
+}
+
+type grantKey struct{ clientID, audience string }
+
+type index struct {
+	cfg          *Config
+	apis         map[string]*API
+	apps         map[string]*Application
+	grants       map[grantKey]*ClientGrant
+	users        map[string]*User
+	usersByEmail map[string]*User
+	accounts     map[string]*Account
+}
+
+// New indexes a Config that Parse or Validate has accepted.
+func New(cfg *Config) *Tenant {
+	t := &Tenant{}
+	t.idx.Store(buildIndex(cfg))
+	return t
+}
+
+// Replace validates cfg and makes it the tenant's configuration.
+func (t *Tenant) Replace(cfg *Config) error {
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	t.idx.Store(buildIndex(cfg))
+	return nil
+}
+
+func buildIndex(cfg *Config) *index {
+	ix := &index{
+		cfg:          cfg,
+		apis:         make(map[string]*API, len(cfg.APIs)),
+		apps:         make(map[string]*Application, len(cfg.Applications)),
+		grants:       make(map[grantKey]*ClientGrant, len(cfg.ClientGrants)),
+		users:        make(map[string]*User, len(cfg.Users)),
+		usersByEmail: make(map[string]*User, len(cfg.Users)),
+		accounts:     make(map[string]*Account, len(cfg.Accounts)),
+	}
+	for i := range cfg.APIs {
+		ix.apis[cfg.APIs[i].Identifier] = &cfg.APIs[i]
+	}
+	for i := range cfg.Applications {
+		ix.apps[cfg.Applications[i].ClientID] = &cfg.Applications[i]
+	}
+	for i := range cfg.ClientGrants {
+		g := &cfg.ClientGrants[i]
+		ix.grants[grantKey{g.ClientID, g.Audience}] = g
+	}
+	for i := range cfg.Users {
+		u := &cfg.Users[i]
+		ix.users[u.ID] = u
+		ix.usersByEmail[strings.ToLower(u.Email)] = u
+	}
+	for i := range cfg.Accounts {
+		ix.accounts[cfg.Accounts[i].ID] = &cfg.Accounts[i]
+	}
+	return ix
+}
+
+// Config returns the configuration in force. Callers must not modify it.
+func (t *Tenant) Config() *Config { return t.idx.Load().cfg }
+
+// API returns the API whose identifier (audience) is id, or nil.
+func (t *Tenant) API(id string) *API { return t.idx.Load().apis[id] }
+
+// Application returns the application with this client_id, or nil.
+func (t *Tenant) Application(clientID string) *Application { return t.idx.Load().apps[clientID] }
+
+// ClientGrant returns the grant letting clientID obtain tokens for audience, or nil.
+func (t *Tenant) ClientGrant(clientID, audience string) *ClientGrant {
+	return t.idx.Load().grants[grantKey{clientID, audience}]
+}
+
+// User returns the user with this id, or nil.
+func (t *Tenant) User(id string) *User { return t.idx.Load().users[id] }
+
+// UserByEmail returns the user with this email (case-insensitive), or nil.
+func (t *Tenant) UserByEmail(email string) *User {
+	return t.idx.Load().usersByEmail[strings.ToLower(strings.TrimSpace(email))]
+}
+
+// Account returns the account with this id, or nil.
+func (t *Tenant) Account(id string) *Account { return t.idx.Load().accounts[id] }
+
+// RefreshTokenLifetime is the absolute lifetime of a refresh-token family.
+func (t *Tenant) RefreshTokenLifetime() time.Duration {
+	return time.Duration(t.idx.Load().cfg.RefreshTokenLifetime)
+}
