@@ -62,8 +62,8 @@ type Claims struct {
 	AZP       string           `json:"azp"`
 	Scope     string           `json:"scope"`
 	GrantType string           `json:"gty"`
-	// All holds every claim as sent, namespaced ones included.
-	All map[string]any `json:"-"`
+
+	raw []byte // the verified payload: other claims are decoded from it only when asked for
 }
 
 // HasScope reports whether the space-separated scope claim contains s.
@@ -76,19 +76,33 @@ func (c *Claims) HasScope(s string) bool {
 	return false
 }
 
-// Strings returns a claim that is a string or an array of strings (such as a namespaced account claim).
+// Map returns every claim as sent, namespaced ones included.
+func (c *Claims) Map() (map[string]any, error) {
+	var m map[string]any
+	if err := json.Unmarshal(c.raw, &m); err != nil {
+		return nil, fmt.Errorf("bearer: claims: %w", err)
+	}
+	return m, nil
+}
+
+// Strings returns a claim that is a string or an array of strings (such as a namespaced account
+// claim); nil when it is absent or of another type.
 func (c *Claims) Strings(name string) []string {
-	switch v := c.All[name].(type) {
-	case string:
-		return []string{v}
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
+	var m map[string]json.RawMessage
+	if json.Unmarshal(c.raw, &m) != nil {
+		return nil
+	}
+	v, ok := m[name]
+	if !ok {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(v, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	if json.Unmarshal(v, &many) == nil {
+		return many
 	}
 	return nil
 }
@@ -110,14 +124,14 @@ type Validator struct {
 
 // Validate verifies token and returns its claims, or an *Error saying what is wrong.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
-	tok, err := jwt.ParseSigned(token, v.Algorithms)
+	jws, err := jose.ParseSignedCompact(token, v.Algorithms)
 	if err != nil {
 		return nil, invalidToken("malformed or disallowed token: %v", err)
 	}
-	if len(tok.Headers) != 1 {
+	if len(jws.Signatures) != 1 {
 		return nil, invalidToken("exactly one signature is expected")
 	}
-	h := tok.Headers[0]
+	h := jws.Signatures[0].Header
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isATJWT(typ) {
 		return nil, invalidToken("typ %q is not at+jwt (RFC 9068)", typ)
 	}
@@ -125,9 +139,15 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if err != nil {
 		return nil, err
 	}
-	var c Claims
-	if err := tok.Claims(key, &c, &c.All); err != nil {
+	payload, err := jws.Verify(key)
+	if err != nil {
 		return nil, invalidToken("signature does not verify: %v", err)
+	}
+	// One decode of the verified payload, with the standard library (go-jose's own JSON decoder
+	// was 40% of validation time when claims were decoded through it).
+	c := Claims{raw: payload}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, invalidToken("the claims are malformed: %v", err)
 	}
 	if err := v.checkClaims(&c); err != nil {
 		return nil, err
@@ -205,12 +225,17 @@ func ParseAuthorization(r *http.Request) (string, *Error) {
 	if h == "" {
 		return "", &Error{Status: http.StatusUnauthorized, Description: "no access token"}
 	}
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+	if len(h) < len("Bearer") || !strings.EqualFold(h[:len("Bearer")], "Bearer") {
+		// RFC 6750 §3.1: another scheme is like no credentials at all: a bare challenge, no error code.
+		return "", &Error{Status: http.StatusUnauthorized, Description: "the Authorization scheme must be Bearer"}
+	}
+	rest := h[len("Bearer"):]
+	tok := strings.TrimSpace(rest)
+	if !strings.HasPrefix(rest, " ") || tok == "" {
 		return "", &Error{Code: "invalid_request", Status: http.StatusBadRequest,
 			Description: "the Authorization header must be \"Bearer <token>\""}
 	}
-	return strings.TrimSpace(tok), nil
+	return tok, nil
 }
 
 // WriteError answers an RFC 6750 error with its WWW-Authenticate challenge. scope, when not empty,

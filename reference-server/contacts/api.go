@@ -126,7 +126,12 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, claims.All)
+	all, err := claims.Map()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{"server_error", err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, all)
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {

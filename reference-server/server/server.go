@@ -102,6 +102,9 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 	}
 	t := tenant.New(opts.Tenant)
 	st := store.New(opts.Now)
+	for _, c := range opts.Tenant.Consents {
+		st.GrantConsent(c.UserID, c.ClientID, c.Audience, c.Scopes)
+	}
 	p, err := oauth.New(oauth.Config{Issuer: issuer, Tenant: t, Store: st, Keys: kr, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
 		return nil, err

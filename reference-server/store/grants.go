@@ -51,10 +51,11 @@ type Family struct {
 	AuthTime time.Time
 	Expires  time.Time
 
-	revoked    bool
-	hasRefresh bool
-	current    [32]byte // hash of the one refresh token that may be used next
-	issued     []issuedToken
+	revoked      bool
+	hasRefresh   bool
+	tokensExpire time.Time // when the last access token it issued expires: it is kept until then
+	current      [32]byte  // hash of the one refresh token that may be used next
+	issued       []issuedToken
 }
 
 type issuedToken struct {
@@ -154,12 +155,13 @@ func (s *Store) RedeemCode(code string) (*AuthCode, *Family, error) {
 	}
 	f := &Family{ID: tokens.Random(16), ClientID: c.ClientID, UserID: c.UserID, Audience: c.Audience,
 		Scopes: c.Scopes, AuthTime: c.AuthTime, Expires: now.Add(codeTombstoneLife)}
-	s.redeemed[code] = redeemedCode{familyID: f.ID, expires: now.Add(codeTombstoneLife)}
-	s.codeMu.Unlock()
-
+	// The family must exist before the tombstone is visible: a replay racing this redemption
+	// revokes it by id (lock order: codeMu, then famMu).
 	s.famMu.Lock()
 	s.families[f.ID] = f
 	s.famMu.Unlock()
+	s.redeemed[code] = redeemedCode{familyID: f.ID, expires: now.Add(codeTombstoneLife)}
+	s.codeMu.Unlock()
 	return c, f, nil
 }
 
@@ -185,6 +187,9 @@ func (s *Store) RecordAccessToken(familyID, jti string, expires time.Time) error
 		return ErrRevoked
 	}
 	f.issued = append(f.issued, issuedToken{jti, expires})
+	if expires.After(f.tokensExpire) {
+		f.tokensExpire = expires
+	}
 	s.famMu.Unlock()
 	return nil
 }
@@ -288,7 +293,7 @@ func (s *Store) sweepFamiliesLocked() {
 		}
 	}
 	for id, f := range s.families {
-		if now.After(f.Expires) {
+		if now.After(f.Expires) && now.After(f.tokensExpire) {
 			delete(s.families, id)
 		}
 	}

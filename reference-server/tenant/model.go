@@ -6,6 +6,8 @@ package tenant
 import (
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Signing algorithms an API may choose for its access tokens.
@@ -47,11 +49,12 @@ const (
 // Duration is a time.Duration written in YAML as a Go duration string ("1h", "90s").
 type Duration time.Duration
 
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("not a duration like \"1h\" or \"90s\": %q", b)
+// UnmarshalYAML parses a Go duration string, naming the line of a bad one.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &yaml.TypeError{Errors: []string{
+			fmt.Sprintf("line %d: %q is not a duration like \"1h\" or \"90s\"", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
