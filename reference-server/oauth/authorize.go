@@ -125,6 +125,14 @@ func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
 	if rt := q.Get("response_type"); rt != "code" {
 		return oerr(0, "unsupported_response_type", "response_type %q is not supported; use code", rt)
 	}
+	switch {
+	case q.Has("request"):
+		return oerr(0, "request_not_supported", "request objects are not supported")
+	case q.Has("request_uri"):
+		return oerr(0, "request_uri_not_supported", "request_uri is not supported")
+	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
+		return invalidRequest("response_mode %q is not supported; use query", q.Get("response_mode"))
+	}
 	if !ar.App.AllowsGrant(tenant.GrantAuthorizationCode) {
 		return unauthorizedClient("the client is not allowed the authorization_code grant")
 	}
@@ -204,7 +212,8 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *authReque
 		}
 		p.redirectTo(w, r, PathLogin, ar)
 		return
-	case ar.prompts("login") || (ar.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second):
+	case ar.prompts("login") || ar.MaxAge == 0 || (ar.MaxAge > 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second):
+		// max_age=0 is prompt=login (OIDC Core §3.1.2.1).
 		if ar.prompts("none") {
 			p.redirectError(w, r, ar, oerr(0, "login_required", "the session is older than max_age"))
 			return

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/url"
 
+	"github.com/oauth-harness/oauth-harness/reference-server/store"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
 
@@ -44,9 +45,15 @@ func (p *Provider) grantAuthorizationCode(_ context.Context, app *tenant.Applica
 	case ac.CodeChallenge != "" && !s256Matches(verifier, ac.CodeChallenge):
 		return fail(invalidGrant("code_verifier does not match the code_challenge"))
 	}
+	if e := sameTarget(form, ac.Audience); e != nil {
+		return fail(e)
+	}
 	api, user := p.Tenant.API(ac.Audience), p.Tenant.User(ac.UserID)
-	if api == nil || user == nil {
+	switch {
+	case api == nil || user == nil:
 		return fail(invalidGrant("the API or the user of this code no longer exists"))
+	case !app.FirstParty && !store.Covers(p.Store.Consent(user.ID, app.ClientID, api.Identifier), ac.Scopes):
+		return fail(invalidGrant("the user's consent to this client was revoked"))
 	}
 	return p.issue(issuance{
 		app: app, api: api, user: user, scopes: ac.Scopes, authTime: ac.AuthTime, nonce: ac.Nonce,
@@ -74,4 +81,15 @@ func validVerifier(v string) bool {
 		}
 	}
 	return true
+}
+
+// sameTarget refuses a token request whose audience or resource names another API than the grant's
+// (RFC 8707 §2.2: the resource of a code or refresh grant cannot be widened or changed).
+func sameTarget(form url.Values, audience string) *Error {
+	for _, k := range []string{"audience", "resource"} {
+		if v := form.Get(k); v != "" && v != audience {
+			return invalidTarget("the grant is for %q, not %q", audience, v)
+		}
+	}
+	return nil
 }

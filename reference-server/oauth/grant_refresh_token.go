@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/store"
@@ -16,13 +17,15 @@ func (p *Provider) grantRefreshToken(_ context.Context, app *tenant.Application,
 	if rt == "" {
 		return nil, invalidRequest("refresh_token is required")
 	}
-	requested := strings.Fields(form.Get("scope"))
+	requested := slices.Compact(slices.Sorted(slices.Values(strings.Fields(form.Get("scope")))))
 	var why *Error
 	fam, err := p.Store.UseRefreshToken(rt, func(f *store.Family) bool {
 		// Checked before the token is spent, so a client mistake does not burn it.
 		switch {
 		case f.ClientID != app.ClientID:
 			why = invalidGrant("the refresh token was issued to another client")
+		case sameTarget(form, f.Audience) != nil:
+			why = sameTarget(form, f.Audience)
 		case !store.Covers(f.Scopes, requested):
 			why = invalidScope("a refresh may only narrow the original scopes %q", strings.Join(f.Scopes, " "))
 		}
