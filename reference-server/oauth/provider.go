@@ -22,7 +22,7 @@ const (
 	PathAuthorize      = "/authorize"
 	PathLogin          = "/login"
 	PathConsent        = "/consent"
-	PathToken          = "/oauth/token"
+	PathToken          = "/token"
 	PathUserInfo       = "/userinfo"
 	PathJWKS           = "/.well-known/jwks.json"
 	PathOIDCDiscovery  = "/.well-known/openid-configuration"

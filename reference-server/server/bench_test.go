@@ -24,6 +24,7 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
@@ -79,7 +80,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 			body, auth := clientCredentialsRequest(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
+				r := httptest.NewRequest(http.MethodPost, oauth.PathToken, strings.NewReader(body))
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				r.Header.Set("Authorization", auth)
 				serve(b, h, r)
@@ -95,7 +96,7 @@ func BenchmarkAPIValidation(b *testing.B) {
 			s := startWithAlg(b, alg)
 			h := s.Handler()
 			body, auth := clientCredentialsRequest(b)
-			r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
+			r := httptest.NewRequest(http.MethodPost, oauth.PathToken, strings.NewReader(body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			r.Header.Set("Authorization", auth)
 			var tok struct {
