@@ -17,7 +17,8 @@ serve: run
 
 ## test: everything CI gates on: format, vet, race-enabled tests, brief fuzzing, benchmarks compile and run once.
 test: setup check unit fuzz bench
-	@echo "make test: all checks passed"
+	@echo "make test: format, vet, tests, fuzzing and benchmarks passed"
+	@cat reports/unit-summary.txt
 
 setup:
 	@scripts/setup.sh
@@ -30,8 +31,14 @@ check:
 	  if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Verbose output goes to reports/unit-tests.log; the console gets package results, failures and a count.
 unit:
-	$(GO) test -race -count=1 ./...
+	@mkdir -p reports
+	@$(GO) test -race -count=1 -v ./... > reports/unit-tests.log 2>&1; rc=$$?; \
+	  grep -E '^(ok|FAIL|panic:|--- FAIL|    --- FAIL|\s+\S+_test\.go:[0-9]+:)' reports/unit-tests.log; \
+	  echo "tests: $$(grep -cE -- '--- PASS' reports/unit-tests.log) passed, $$(grep -cE -- '--- FAIL' reports/unit-tests.log) failed" \
+	    | tee reports/unit-summary.txt; \
+	  exit $$rc
 
 # Each fuzz target runs briefly; a finding fails the build and leaves its input under testdata/fuzz.
 fuzz:
