@@ -1,5 +1,5 @@
 # oauth-harness: the two commands a newcomer needs are `make run` and `make test`.
-# Both set themselves up (scripts/setup.sh) on a fresh machine.
+# Both set themselves up (.ci/setup) on a fresh machine.
 
 GO        ?= go
 BIN       := bin/oauth-harness
@@ -21,7 +21,7 @@ test: setup check unit fuzz bench
 	@cat reports/unit-summary.txt
 
 setup:
-	@scripts/setup.sh
+	@.ci/setup
 
 build:
 	$(GO) build -o $(BIN) ./cmd/oauth-harness
@@ -42,7 +42,7 @@ unit:
 
 # Each fuzz target runs briefly; a finding fails the build and leaves its input under testdata/fuzz.
 fuzz:
-	@scripts/fuzz.sh $(FUZZTIME)
+	@.ci/fuzz $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./...
