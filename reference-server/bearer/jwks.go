@@ -50,13 +50,26 @@ func (c *JWKSCache) Key(ctx context.Context, kid string) (*jose.JSONWebKey, erro
 	k, ok = c.keys[kid]
 	c.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("no key with kid %q in %s", kid, c.URL)
+		return nil, fmt.Errorf("unknown kid %q", kid)
 	}
 	return &k, nil
 }
 
+// Prefetch loads the key set now, so the first request does not wait for it (and cannot be the
+// one whose failed fetch starts the rate-limit window).
+func (c *JWKSCache) Prefetch(ctx context.Context) error {
+	return c.refresh(ctx, time.Time{})
+}
+
+// fetchTimeout bounds one JWKS fetch, independently of the request that triggered it.
+const fetchTimeout = 5 * time.Second
+
 // refresh fetches the set unless another caller fetched since seen, or the last fetch was too recent.
+// The fetch is detached from the caller's context: a client that disconnects must not cancel the
+// fetch and so lock every caller out for MinRefresh.
 func (c *JWKSCache) refresh(ctx context.Context, seen time.Time) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
 	c.mu.RLock()
