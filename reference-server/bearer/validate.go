@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -63,8 +65,12 @@ type Claims struct {
 	Scope     string           `json:"scope"`
 	GrantType string           `json:"gty"`
 
-	raw []byte // the verified payload: other claims are decoded from it only when asked for
+	raw  []byte   // the verified payload: other claims are decoded from it only when asked for
+	list []string // the validator's ListClaim
 }
+
+// List returns the validator's ListClaim, decoded with the other claims.
+func (c *Claims) List() []string { return c.list }
 
 // HasScope reports whether the space-separated scope claim contains s.
 func (c *Claims) HasScope(s string) bool {
@@ -120,6 +126,12 @@ type Validator struct {
 	// Denied reports revoked token ids; nil means nothing is revoked.
 	Denied func(jti string) bool
 	Now    func() time.Time
+	// ListClaim names one more claim (a string or an array of strings, such as a namespaced account
+	// claim) to decode in the same pass as the standard ones; read it with Claims.List.
+	ListClaim string
+
+	decodeOnce sync.Once
+	wireType   reflect.Type // Claims plus ListClaim, see decode
 }
 
 // Validate verifies token and returns its claims, or an *Error saying what is wrong.
@@ -143,16 +155,46 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 	if err != nil {
 		return nil, invalidToken("signature does not verify: %v", err)
 	}
-	// One decode of the verified payload, with the standard library (go-jose's own JSON decoder
-	// was 40% of validation time when claims were decoded through it).
-	c := Claims{raw: payload}
-	if err := json.Unmarshal(payload, &c); err != nil {
+	c, err := v.decode(payload)
+	if err != nil {
 		return nil, invalidToken("the claims are malformed: %v", err)
 	}
-	if err := v.checkClaims(&c); err != nil {
+	if err := v.checkClaims(c); err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
+}
+
+// decode reads the verified payload in one pass with the standard library (go-jose's own JSON
+// decoder was 40% of validation time when claims were decoded through it, twice). When a ListClaim
+// is set, its name is only known at run time, so the struct that carries it is built then, once:
+// struct { Claims; List json.RawMessage `json:"<ListClaim>"` }.
+func (v *Validator) decode(payload []byte) (*Claims, error) {
+	if v.ListClaim == "" {
+		c := &Claims{raw: payload}
+		return c, json.Unmarshal(payload, c)
+	}
+	v.decodeOnce.Do(func() {
+		v.wireType = reflect.StructOf([]reflect.StructField{
+			{Name: "Claims", Type: reflect.TypeFor[Claims](), Anonymous: true},
+			{Name: "List", Type: reflect.TypeFor[json.RawMessage](), Tag: reflect.StructTag(`json:"` + v.ListClaim + `"`)},
+		})
+	})
+	w := reflect.New(v.wireType)
+	if err := json.Unmarshal(payload, w.Interface()); err != nil {
+		return nil, err
+	}
+	c := w.Elem().Field(0).Addr().Interface().(*Claims)
+	c.raw = payload
+	if raw := w.Elem().Field(1).Bytes(); len(raw) > 0 {
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			c.list = []string{one}
+		} else if err := json.Unmarshal(raw, &c.list); err != nil {
+			return nil, fmt.Errorf("%s is neither a string nor an array of strings", v.ListClaim)
+		}
+	}
+	return c, nil
 }
 
 func (v *Validator) key(ctx context.Context, h jose.Header) (any, error) {
@@ -171,7 +213,8 @@ func (v *Validator) key(ctx context.Context, h jose.Header) (any, error) {
 	}
 	k, err := v.Keys.Key(ctx, h.KeyID)
 	if err != nil {
-		return nil, invalidToken("%v", err)
+		// Not the underlying error: it may name internal addresses, and it goes to the client.
+		return nil, invalidToken("no key with kid %q", h.KeyID)
 	}
 	if k.Algorithm != "" && k.Algorithm != string(alg) {
 		return nil, invalidToken("key %q is for %s, token says %s", h.KeyID, k.Algorithm, alg)
@@ -204,6 +247,8 @@ func (v *Validator) checkClaims(c *Claims) error {
 		return invalidToken("token was issued in the future (%s)", c.IssuedAt.Time().UTC().Format(time.RFC3339))
 	case c.Subject == "":
 		return invalidToken("token has no sub")
+	case c.IssuedAt == nil || c.JTI == "" || c.ClientID == "":
+		return invalidToken("token lacks iat, jti or client_id (RFC 9068 §2.2)")
 	case v.Denied != nil && c.JTI != "" && v.Denied(c.JTI):
 		return invalidToken("token was revoked")
 	}
@@ -217,7 +262,7 @@ func isATJWT(typ string) bool {
 // ParseAuthorization extracts the bearer token from a request (RFC 6750 §2.1). A token in the query
 // string is refused rather than ignored: URLs end up in logs and Referer headers (RFC 9700 §4.3.2).
 func ParseAuthorization(r *http.Request) (string, *Error) {
-	if r.URL.Query().Has("access_token") {
+	if r.URL.RawQuery != "" && r.URL.Query().Has("access_token") {
 		return "", &Error{Code: "invalid_request", Status: http.StatusBadRequest,
 			Description: "access tokens in the query string are not accepted; use the Authorization header"}
 	}

@@ -55,10 +55,9 @@ func TestValidateAcceptsVariants(t *testing.T) {
 			o.claims["aud"] = []string{"https://other.example", testAudience}
 			return forge(t, o)
 		}},
-		{"no nbf and no iat", nil, func(t *testing.T) string {
+		{"no nbf", nil, func(t *testing.T) string {
 			o := rsaOpts(t)
 			delete(o.claims, "nbf")
-			delete(o.claims, "iat")
 			return forge(t, o)
 		}},
 		{"ES256 when allowed", []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, func(t *testing.T) string {
@@ -248,18 +247,25 @@ func TestValidateRefuses(t *testing.T) {
 }
 
 // A denylist only sees tokens that carry a jti; the validator must not call it for others.
-func TestValidateDeniedIsNotAskedAboutEmptyJTI(t *testing.T) {
-	v := newValidator(t)
-	v.Denied = func(jti string) bool {
-		if jti == "" {
-			t.Error("Denied called with an empty jti")
-		}
-		return false
-	}
-	o := rsaOpts(t)
-	delete(o.claims, "jti")
-	if _, err := v.Validate(context.Background(), forge(t, o)); err != nil {
-		t.Errorf("token without jti refused: %v", err)
+// RFC 9068 §2.2 makes iat, jti and client_id REQUIRED. A token without a jti could not be revoked
+// through the denylist at all, so it is refused before the denylist is asked.
+func TestValidateRequiresRFC9068Claims(t *testing.T) {
+	for _, claim := range []string{"iat", "jti", "client_id"} {
+		t.Run(claim, func(t *testing.T) {
+			v := newValidator(t)
+			v.Denied = func(jti string) bool {
+				if jti == "" {
+					t.Error("Denied called with an empty jti")
+				}
+				return false
+			}
+			o := rsaOpts(t)
+			delete(o.claims, claim)
+			_, err := v.Validate(context.Background(), forge(t, o))
+			if e := bearer.AsError(err); err == nil || e.Code != "invalid_token" || !strings.Contains(e.Description, "RFC 9068") {
+				t.Errorf("token without %s: err = %v, want invalid_token naming RFC 9068", claim, err)
+			}
+		})
 	}
 }
 
@@ -331,5 +337,40 @@ func TestAsError(t *testing.T) {
 	}
 	if e.Error() != "insufficient_scope: x" {
 		t.Errorf("Error() = %q", e.Error())
+	}
+}
+
+// ListClaim is decoded in the validation pass: a string, an array of strings, or absent; any other
+// shape makes the token invalid rather than silently empty.
+func TestValidateListClaim(t *testing.T) {
+	const claim = "https://contacts.example/accounts"
+	cases := []struct {
+		name  string
+		value any // nil: claim absent
+		want  []string
+		ok    bool
+	}{
+		{"array", []string{"globex", "initech"}, []string{"globex", "initech"}, true},
+		{"string", "globex", []string{"globex"}, true},
+		{"absent", nil, nil, true},
+		{"number", 42, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := newValidator(t)
+			v.ListClaim = claim
+			o := rsaOpts(t)
+			delete(o.claims, claim)
+			if c.value != nil {
+				o.claims[claim] = c.value
+			}
+			got, err := v.Validate(context.Background(), forge(t, o))
+			if (err == nil) != c.ok {
+				t.Fatalf("err = %v, want ok=%v", err, c.ok)
+			}
+			if err == nil && !slices.Equal(got.List(), c.want) {
+				t.Errorf("List() = %v, want %v", got.List(), c.want)
+			}
+		})
 	}
 }

@@ -174,7 +174,7 @@ func TestAuthorization(t *testing.T) {
 			"", 403, "access_denied", ""},
 		{"user token claiming gty without being the client", "GET", initech, func(t *testing.T) string {
 			tok, err := f.minter.AccessToken(f.api, &tokens.AccessClaims{Issuer: issuer, Subject: "user-paul", Audience: f.api.Identifier,
-				Expiry: time.Now().Add(time.Hour).Unix(), ClientID: "acme-sync", Scope: read, GrantType: tokens.GrantTypeClientCredentials}, []string{"globex"})
+				Expiry: time.Now().Add(time.Hour).Unix(), IssuedAt: time.Now().Unix(), JTI: "forged-gty", ClientID: "acme-sync", Scope: read, GrantType: tokens.GrantTypeClientCredentials}, []string{"globex"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/store"
@@ -17,9 +16,17 @@ import (
 // pendingLifetime bounds how long a user may take on the login and consent pages.
 const pendingLifetime = 10 * time.Minute
 
-// authRequest is a validated authorization request waiting for the user to log in or consent.
+// Limits on what a client may make the server carry through the interaction.
+const (
+	maxStateLen  = 2048
+	maxNonceLen  = 512
+	maxMaxAge    = 10 * 365 * 24 * 3600 // larger max_age values mean "no limit" (and would overflow)
+	maxAuthParam = 4096                 // any other parameter
+)
+
+// authRequest is a validated authorization request waiting for the user to log in or consent. It is
+// carried sealed in the req parameter of the login and consent pages (see sealed.go).
 type authRequest struct {
-	ID          string
 	App         *tenant.Application
 	API         *tenant.API
 	RedirectURI string
@@ -31,73 +38,38 @@ type authRequest struct {
 	MaxAge      int // -1 when absent
 	Expires     time.Time
 
-	// Filled in as the interaction proceeds.
-	UserID    string    // who logged in during this request
-	AuthTime  time.Time // when
-	Consented bool      // the consent page was answered Allow during this request
+	// Filled in once the user has logged in during this request.
+	UserID   string
+	AuthTime time.Time
 }
 
 func (a *authRequest) prompts(v string) bool { return slices.Contains(a.Prompt, v) }
 
-// pendingRequests holds authorization requests between the redirects of one interaction.
-type pendingRequests struct {
-	mu    sync.Mutex
-	reqs  map[string]*authRequest
-	swept time.Time
-}
-
-func newPendingRequests() *pendingRequests { return &pendingRequests{reqs: map[string]*authRequest{}} }
-
-// put stores a copy of r: handlers work on their own copies and change the stored one with update.
-func (p *pendingRequests) put(r *authRequest, now time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now.Sub(p.swept) > time.Minute {
-		p.swept = now
-		for k, v := range p.reqs {
-			if now.After(v.Expires) {
-				delete(p.reqs, k)
-			}
-		}
+// authorizeParams reads the request's parameters: the query for GET, the form body for POST (OIDC
+// Core §3.1.2.1 requires both).
+func authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), true
 	}
-	cp := *r
-	p.reqs[r.ID] = &cp
-}
-
-// get returns a copy of the live request with this id, or nil.
-func (p *pendingRequests) get(id string, now time.Time) *authRequest {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.reqs[id]
-	if r == nil || now.After(r.Expires) {
-		return nil
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return nil, false
 	}
-	cp := *r
-	return &cp
-}
-
-func (p *pendingRequests) update(id string, f func(*authRequest)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r := p.reqs[id]; r != nil {
-		f(r)
-	}
-}
-
-func (p *pendingRequests) remove(id string) {
-	p.mu.Lock()
-	delete(p.reqs, id)
-	p.mu.Unlock()
+	return r.PostForm, true
 }
 
 // serveAuthorize validates an authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) and starts
 // the interaction. Until client_id and redirect_uri are known good, errors are shown on a page and
 // never redirected (RFC 6749 §4.1.2.1), so the endpoint cannot be used as an open redirector.
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	for k, v := range q {
-		if len(v) > 1 {
-			p.errorPage(w, http.StatusBadRequest, "invalid_request", "Parameter "+strconv.Quote(k)+" is repeated.")
+	q, ok := authorizeParams(w, r)
+	if !ok {
+		p.errorPage(w, http.StatusBadRequest, "invalid_request", "The request body cannot be parsed.")
+		return
+	}
+	for _, k := range []string{"client_id", "redirect_uri"} {
+		if len(q[k]) > 1 {
+			p.errorPage(w, http.StatusBadRequest, "invalid_request", "Parameter "+k+" is repeated.")
 			return
 		}
 	}
@@ -111,17 +83,31 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, http.StatusBadRequest, "invalid_request", "The redirect_uri is not registered for "+app.Name+".")
 		return
 	}
-	ar := &authRequest{ID: tokens.Random(24), App: app, RedirectURI: redirectURI, State: q.Get("state"),
-		Nonce: q.Get("nonce"), MaxAge: -1, Expires: p.now().Add(pendingLifetime)}
+	// From here errors go back to the client. The state is echoed even when too long to keep.
+	ar := &authRequest{App: app, RedirectURI: redirectURI, State: q.Get("state"), Nonce: q.Get("nonce"),
+		MaxAge: -1, Expires: p.now().Add(pendingLifetime)}
 	if e := p.validateAuthorize(ar, q); e != nil {
 		p.redirectError(w, r, ar, e)
 		return
 	}
-	p.pending.put(ar, p.now())
-	p.proceed(w, r, ar)
+	p.proceed(w, r, ar, false)
 }
 
 func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
+	for k, v := range q {
+		switch {
+		case len(v) > 1 && k == "resource":
+			return invalidTarget("one resource per request: tokens here have a single audience")
+		case len(v) > 1:
+			return invalidRequest("parameter %s is repeated", k)
+		case k == "state" && len(v[0]) > maxStateLen:
+			return invalidRequest("state is longer than %d characters", maxStateLen)
+		case k == "nonce" && len(v[0]) > maxNonceLen:
+			return invalidRequest("nonce is longer than %d characters", maxNonceLen)
+		case k != "state" && len(v[0]) > maxAuthParam:
+			return invalidRequest("parameter %s is longer than %d characters", k, maxAuthParam)
+		}
+	}
 	if rt := q.Get("response_type"); rt != "code" {
 		return oerr(0, "unsupported_response_type", "response_type %q is not supported; use code", rt)
 	}
@@ -164,7 +150,7 @@ func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
 		if err != nil || n < 0 {
 			return invalidRequest("max_age must be a non-negative integer")
 		}
-		ar.MaxAge = n
+		ar.MaxAge = min(n, maxMaxAge)
 	}
 	api, e := p.resolveAudience(q.Get("audience"), q.Get("resource"))
 	if e != nil {
@@ -198,31 +184,23 @@ func grantableScopes(app *tenant.Application, api *tenant.API, requested []strin
 }
 
 // proceed moves an interaction on: to the login page, to the consent page, or back to the client.
-func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *authRequest) {
-	now := p.now()
-	sess := p.session(r)
-	loggedInHere := ar.UserID != ""
-	switch {
-	case loggedInHere:
-		// The user authenticated during this very request; prompt=login and max_age are satisfied.
-	case sess == nil:
-		if ar.prompts("none") {
-			p.redirectError(w, r, ar, oerr(0, "login_required", "the user is not logged in"))
+// justLoggedIn is true only right after this request's login form was accepted.
+func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *authRequest, justLoggedIn bool) {
+	if !justLoggedIn {
+		sess := p.session(r)
+		switch {
+		case sess == nil:
+			p.needLogin(w, r, ar, "the user is not logged in")
+			return
+		case ar.prompts("login") || ar.MaxAge == 0:
+			// max_age=0 is prompt=login (OIDC Core §3.1.2.1).
+			p.needLogin(w, r, ar, "the request asks for a fresh login")
+			return
+		case ar.MaxAge > 0 && p.now().Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second:
+			p.needLogin(w, r, ar, "the session is older than max_age")
 			return
 		}
-		p.redirectTo(w, r, PathLogin, ar)
-		return
-	case ar.prompts("login") || ar.MaxAge == 0 || (ar.MaxAge > 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second):
-		// max_age=0 is prompt=login (OIDC Core §3.1.2.1).
-		if ar.prompts("none") {
-			p.redirectError(w, r, ar, oerr(0, "login_required", "the session is older than max_age"))
-			return
-		}
-		p.redirectTo(w, r, PathLogin, ar)
-		return
-	default:
 		ar.UserID, ar.AuthTime = sess.UserID, sess.AuthTime
-		p.pending.update(ar.ID, func(x *authRequest) { x.UserID, x.AuthTime = sess.UserID, sess.AuthTime })
 	}
 	if p.needsConsent(ar) {
 		if ar.prompts("none") {
@@ -235,19 +213,29 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *authReque
 	p.issueCode(w, r, ar)
 }
 
+// needLogin sends the browser to the login page, or answers login_required for prompt=none.
+func (p *Provider) needLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, why string) {
+	if ar.prompts("none") {
+		p.redirectError(w, r, ar, oerr(0, "login_required", "%s", why))
+		return
+	}
+	p.redirectTo(w, r, PathLogin, ar)
+}
+
 // needsConsent: third-party apps need the user's consent to every requested scope; a remembered
 // consent covers it unless new scopes are asked; prompt=consent always asks.
 func (p *Provider) needsConsent(ar *authRequest) bool {
-	if ar.Consented {
-		return false
-	}
 	if ar.prompts("consent") {
 		return true
 	}
-	if ar.App.FirstParty {
-		return false
-	}
-	return !store.Covers(p.Store.Consent(ar.UserID, ar.App.ClientID, ar.API.Identifier), ar.Scopes)
+	return !ar.App.FirstParty && !p.consented(ar.UserID, ar.App, ar.API, ar.Scopes)
+}
+
+// consented reports whether the user's remembered consent to app covers scopes of api. A consent must
+// exist even when no scope is asked: a third-party app learns who the user is from any token.
+func (p *Provider) consented(userID string, app *tenant.Application, api *tenant.API, scopes []string) bool {
+	granted := p.Store.Consent(userID, app.ClientID, api.Identifier)
+	return granted != nil && store.Covers(granted, scopes)
 }
 
 func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest) {
@@ -257,13 +245,11 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar *authReq
 		Scopes: ar.Scopes, Nonce: ar.Nonce, CodeChallenge: ar.Challenge, CodeChallengeMethod: "S256",
 		AuthTime: ar.AuthTime, Expires: p.now().Add(CodeLifetime),
 	})
-	p.pending.remove(ar.ID)
 	p.redirectClient(w, r, ar, url.Values{"code": {code}})
 }
 
 // redirectError sends an error back to the client's redirect URI, with state and iss.
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequest, e *Error) {
-	p.pending.remove(ar.ID)
 	v := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		v.Set("error_description", e.Description)
@@ -288,5 +274,5 @@ func (p *Provider) redirectClient(w http.ResponseWriter, r *http.Request, ar *au
 // redirectTo sends the browser to one of our own interaction pages.
 func (p *Provider) redirectTo(w http.ResponseWriter, r *http.Request, path string, ar *authRequest) {
 	noStore(w)
-	http.Redirect(w, r, p.issuerPath+path+"?req="+url.QueryEscape(ar.ID), http.StatusSeeOther)
+	http.Redirect(w, r, p.issuerPath+path+"?req="+p.seal(ar), http.StatusSeeOther)
 }

@@ -55,10 +55,8 @@ func TestAuthorizeErrorPage(t *testing.T) {
 		{"redirect_uri over http", set("redirect_uri", "http://app.contacts.example/callback"), "", "invalid_request"},
 		{"redirect_uri in upper case", set("redirect_uri", "https://app.contacts.example/CALLBACK"), "", "invalid_request"},
 		{"M2M client without redirect URIs", set("client_id", "acme-sync"), "", "invalid_request"},
-		{"repeated state", nil, "&state=second", "invalid_request"},
 		{"repeated client_id", nil, "&client_id=acme-cms", "invalid_request"},
 		{"repeated redirect_uri", nil, "&redirect_uri=" + url.QueryEscape(webCallback), "invalid_request"},
-		{"repeated scope", nil, "&scope=openid", "invalid_request"},
 	}
 	b := e.browser()
 	for _, c := range cases {
@@ -101,6 +99,7 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 			}
 		}
 	}
+	add := func(k, v string) func(url.Values) { return func(q url.Values) { q.Add(k, v) } }
 	spa := set("client_id", "contacts-spa", "redirect_uri", "https://spa.contacts.example/callback")
 	cases := []struct {
 		name   string
@@ -125,6 +124,15 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 		{"prompt=none with login", []func(url.Values){set("prompt", "none login")}, "invalid_request"},
 		{"unknown prompt", []func(url.Values){set("prompt", "select_account")}, "invalid_request"},
 		{"negative max_age", []func(url.Values){set("max_age", "-1")}, "invalid_request"},
+		// Once client and redirect URI are good, even a repeated parameter is answered by redirect.
+		{"repeated scope", []func(url.Values){add("scope", "openid")}, "invalid_request"},
+		{"repeated state", []func(url.Values){add("state", "second")}, "invalid_request"},
+		{"two resources (one audience per token)", []func(url.Values){add("resource", contactsAPI), add("resource", reportsAPI)}, "invalid_target"},
+		{"nonce too long", []func(url.Values){set("nonce", strings.Repeat("n", 513))}, "invalid_request"},
+		{"state too long", []func(url.Values){set("state", strings.Repeat("s", 2049))}, "invalid_request"},
+		{"request object", []func(url.Values){set("request", "eyJhbGciOiJub25lIn0.e30.")}, "request_not_supported"},
+		{"request_uri", []func(url.Values){set("request_uri", "https://cms.acme.example/req")}, "request_uri_not_supported"},
+		{"response_mode fragment", []func(url.Values){set("response_mode", "fragment")}, "invalid_request"},
 	}
 	b := e.browser()
 	for _, c := range cases {

@@ -58,33 +58,28 @@ func parseClientCredentials(r *http.Request, form url.Values) (clientCredentials
 	}
 }
 
-// dummySecretHash is compared against when the client is unknown, so that an unknown client and a
-// wrong secret take the same path.
+// dummySecretHash is compared against when the client is unknown or uses the wrong method, so that
+// every failure takes the same path and says the same thing.
 var dummySecretHash = sha256.Sum256([]byte("no such client"))
 
-// authenticateClient checks the credentials against the registered application.
+// authenticateClient checks the credentials against the registered application. Failures are
+// all "client authentication failed": the endpoint does not reveal which clients exist or how they
+// authenticate.
 func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application, *Error) {
-	fail := func(desc string) *Error {
-		e := invalidClient("%s", desc)
-		e.basic = c.method == tenant.AuthClientSecretBasic
-		return e
-	}
 	app := p.Tenant.Application(c.id)
-	if app == nil {
-		if c.method != tenant.AuthNone {
-			sum := sha256.Sum256([]byte(c.secret))
-			subtle.ConstantTimeCompare(sum[:], dummySecretHash[:])
-		}
-		return nil, fail("client authentication failed")
+	ok := app != nil && app.TokenEndpointAuthMethod == c.method
+	switch {
+	case c.method == tenant.AuthNone:
+		// A public client has no secret to check.
+	case ok:
+		ok = secretMatches(app.ClientSecretSHA256, c.secret)
+	default:
+		secretMatches(hex.EncodeToString(dummySecretHash[:]), c.secret)
 	}
-	if app.TokenEndpointAuthMethod != c.method {
-		return nil, fail("the client is registered for " + app.TokenEndpointAuthMethod + ", not " + c.method)
-	}
-	if c.method == tenant.AuthNone {
-		return app, nil
-	}
-	if !secretMatches(app.ClientSecretSHA256, c.secret) {
-		return nil, fail("client authentication failed")
+	if !ok {
+		e := invalidClient("client authentication failed")
+		e.basic = c.method == tenant.AuthClientSecretBasic
+		return nil, e
 	}
 	return app, nil
 }

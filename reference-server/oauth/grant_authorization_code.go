@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"net/url"
 
-	"github.com/oauth-harness/oauth-harness/reference-server/store"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
 
@@ -52,7 +51,7 @@ func (p *Provider) grantAuthorizationCode(_ context.Context, app *tenant.Applica
 	switch {
 	case api == nil || user == nil:
 		return fail(invalidGrant("the API or the user of this code no longer exists"))
-	case !app.FirstParty && !store.Covers(p.Store.Consent(user.ID, app.ClientID, api.Identifier), ac.Scopes):
+	case !app.FirstParty && !p.consented(user.ID, app, api, ac.Scopes):
 		return fail(invalidGrant("the user's consent to this client was revoked"))
 	}
 	return p.issue(issuance{

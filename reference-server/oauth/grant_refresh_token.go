@@ -45,7 +45,7 @@ func (p *Provider) grantRefreshToken(_ context.Context, app *tenant.Application,
 	case !grantsRefresh(app, api, fam.Scopes):
 		p.Store.RevokeFamily(fam.ID)
 		return nil, invalidGrant("offline access is no longer allowed for this API or client")
-	case !app.FirstParty && !store.Covers(p.Store.Consent(user.ID, app.ClientID, api.Identifier), fam.Scopes):
+	case !app.FirstParty && !p.consented(user.ID, app, api, fam.Scopes):
 		p.Store.RevokeFamily(fam.ID)
 		return nil, invalidGrant("the user's consent to this client was revoked")
 	}

@@ -13,8 +13,11 @@ const (
 	purposeConsent = "consent"
 )
 
-// genericLoginError never says whether the email exists (no user enumeration).
-const genericLoginError = "Wrong email or password."
+// Messages on the login page. Neither says whether the email exists (no user enumeration).
+const (
+	genericLoginError = "Wrong email or password."
+	lockedLoginError  = "Too many failed attempts. Wait a minute and try again."
+)
 
 // dummyPasswordHash is checked when the email is unknown, so both failures cost one bcrypt.
 // It is made on first use: programs that never serve a login page should not pay for it.
@@ -34,72 +37,86 @@ type consentPage struct {
 	Scopes                                     []consentScope
 }
 
-// pendingFor returns the interaction named by the req parameter, or shows an error page.
-func (p *Provider) pendingFor(w http.ResponseWriter, r *http.Request) *authRequest {
-	id := r.FormValue("req")
-	ar := p.pending.get(id, p.now())
-	if ar == nil {
+// interaction opens the sealed request named by the req parameter, or shows an error page.
+func (p *Provider) interaction(w http.ResponseWriter, r *http.Request) (*authRequest, string) {
+	req := r.FormValue("req")
+	ar, err := p.unseal(req)
+	if err != nil {
 		p.errorPage(w, http.StatusBadRequest, "invalid_request",
 			"This login request is unknown or has expired. Go back to the application and start again.")
+		return nil, ""
 	}
-	return ar
+	return ar, req
 }
 
 func (p *Provider) serveLoginPage(w http.ResponseWriter, r *http.Request) {
-	ar := p.pendingFor(w, r)
-	if ar == nil {
-		return
+	if ar, req := p.interaction(w, r); ar != nil {
+		p.showLogin(w, r, req, ar, http.StatusOK, "", "")
 	}
-	p.showLogin(w, r, ar, http.StatusOK, "", "")
 }
 
-func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, status int, email, msg string) {
+func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, req string, ar *authRequest, status int, email, msg string) {
 	p.render(w, status, "login.html", loginPage{
-		Title: "Log in", AppName: ar.App.Name, Action: p.issuerPath + PathLogin, ReqID: ar.ID,
-		CSRF: p.csrfToken(p.browserID(w, r), ar.ID, purposeLogin), Email: email, Error: msg,
+		Title: "Log in", AppName: ar.App.Name, Action: p.issuerPath + PathLogin, ReqID: req,
+		CSRF: p.csrfToken(p.browserID(w, r), req, purposeLogin), Email: email, Error: msg,
 	})
 }
 
 // handleLogin checks the credentials, starts a session, and moves the interaction on.
 func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	ar := p.pendingFor(w, r)
+	ar, req := p.interaction(w, r)
 	if ar == nil {
 		return
 	}
-	if !p.checkCSRF(r, ar.ID, purposeLogin) {
+	if !p.checkCSRF(r, req, purposeLogin) {
 		p.errorPage(w, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
 		return
 	}
 	email := r.PostFormValue("username")
+	keys := throttleKeys(r, email)
+	if p.throttle.locked(keys, p.now()) {
+		p.showLogin(w, r, req, ar, http.StatusTooManyRequests, email, lockedLoginError)
+		return
+	}
 	user := p.Tenant.UserByEmail(email)
 	hash := dummyPasswordHash()
 	if user != nil {
 		hash = []byte(user.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(r.PostFormValue("password"))) != nil || user == nil {
+	var mismatch error
+	if err := p.throttle.withSlot(r.Context(), func() {
+		mismatch = bcrypt.CompareHashAndPassword(hash, []byte(r.PostFormValue("password")))
+	}); err != nil {
+		return // the client went away
+	}
+	if mismatch != nil || user == nil {
+		p.throttle.fail(keys, p.now())
 		p.log.Info("login failed", "client_id", ar.App.ClientID)
-		p.showLogin(w, r, ar, http.StatusUnauthorized, email, genericLoginError)
+		p.showLogin(w, r, req, ar, http.StatusUnauthorized, email, genericLoginError)
 		return
 	}
+	p.throttle.succeed(keys[0])
 	sess := p.startSession(w, r, user.ID)
 	ar.UserID, ar.AuthTime = user.ID, sess.AuthTime
-	p.pending.update(ar.ID, func(x *authRequest) { x.UserID, x.AuthTime = user.ID, sess.AuthTime })
-	p.proceed(w, r, ar)
+	p.proceed(w, r, ar, true)
 }
 
 func (p *Provider) serveConsentPage(w http.ResponseWriter, r *http.Request) {
-	ar := p.pendingFor(w, r)
+	ar, _ := p.interaction(w, r)
 	if ar == nil {
 		return
 	}
 	user := p.Tenant.User(ar.UserID)
 	if user == nil || !p.sameUser(r, ar) {
+		ar.UserID = ""
 		p.redirectTo(w, r, PathLogin, ar)
 		return
 	}
+	// The form carries the same sealed request; the CSRF token binds it to this browser.
+	req := r.FormValue("req")
 	page := consentPage{Title: "Authorize " + ar.App.Name, AppName: ar.App.Name, Email: user.Email,
-		Action: p.issuerPath + PathConsent, ReqID: ar.ID, CSRF: p.csrfToken(p.browserID(w, r), ar.ID, purposeConsent)}
+		Action: p.issuerPath + PathConsent, ReqID: req, CSRF: p.csrfToken(p.browserID(w, r), req, purposeConsent)}
 	for _, s := range ar.Scopes {
 		desc := oidcScopeText[s]
 		if desc == "" {
@@ -113,18 +130,17 @@ func (p *Provider) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 // handleConsent records Allow (and remembers it) or answers Deny with access_denied.
 func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	ar := p.pendingFor(w, r)
+	ar, req := p.interaction(w, r)
 	if ar == nil {
 		return
 	}
-	if !p.checkCSRF(r, ar.ID, purposeConsent) || !p.sameUser(r, ar) {
+	if !p.checkCSRF(r, req, purposeConsent) || !p.sameUser(r, ar) {
 		p.errorPage(w, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
 		return
 	}
 	switch r.PostFormValue("decision") {
 	case "allow":
 		p.Store.GrantConsent(ar.UserID, ar.App.ClientID, ar.API.Identifier, ar.Scopes)
-		ar.Consented = true
 		p.issueCode(w, r, ar)
 	case "deny":
 		p.redirectError(w, r, ar, oerr(0, "access_denied", "the user denied the request"))

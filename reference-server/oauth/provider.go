@@ -3,8 +3,10 @@
 package oauth
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -53,9 +55,10 @@ type Provider struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	csrfKey    []byte // HMAC key binding form tokens to a browser
-	secure     bool   // cookies get Secure when the issuer is https
-	pending    *pendingRequests
+	csrfKey    []byte      // HMAC key binding form tokens to a browser
+	secure     bool        // cookies get Secure when the issuer is https
+	sealer     cipher.AEAD // seals authorization requests carried through the login and consent pages
+	throttle   *loginThrottle
 	userInfo   *userInfoValidators
 	discovery  []byte
 	issuerPath string
@@ -87,10 +90,13 @@ func New(cfg Config) (*Provider, error) {
 		now:        cfg.Now,
 		csrfKey:    make([]byte, 32),
 		secure:     u.Scheme == "https",
-		pending:    newPendingRequests(),
+		throttle:   newLoginThrottle(),
 		issuerPath: strings.TrimSuffix(u.Path, "/"),
 	}
 	_, _ = rand.Read(p.csrfKey)
+	if p.sealer, err = newSealer(); err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
 	p.userInfo = newUserInfoValidators(p)
 	return p, nil
 }
@@ -105,6 +111,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+at(PathOAuthDiscovery), p.serveDiscovery)
 	mux.HandleFunc("GET "+at(PathJWKS), p.serveJWKS)
 	mux.HandleFunc("GET "+at(PathAuthorize), p.serveAuthorize)
+	mux.HandleFunc("POST "+at(PathAuthorize), p.serveAuthorize)
 	mux.HandleFunc("GET "+at(PathLogin), p.serveLoginPage)
 	mux.HandleFunc("POST "+at(PathLogin), p.handleLogin)
 	mux.HandleFunc("GET "+at(PathConsent), p.serveConsentPage)

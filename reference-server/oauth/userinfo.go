@@ -38,27 +38,27 @@ func newUserInfoValidators(p *Provider) *userInfoValidators {
 }
 
 func (u *userInfoValidators) forAPI(api *tenant.API) *bearer.Validator {
-	key := api.Identifier + "\x00" + api.SigningAlg + "\x00" + api.SigningSecret
+	key := api.Identifier + "\x00" + api.SigningAlg
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if v := u.v[key]; v != nil {
 		return v
 	}
+	// Only the server's own asymmetric keys: an HS256 secret is shared with a resource server, which
+	// could otherwise mint tokens that userinfo trusts (RFC 8725 §3.5).
 	v := &bearer.Validator{Issuer: u.p.Issuer, Audience: api.Identifier,
 		Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)},
 		Keys:       KeyringSource{u.p.Keys}, Denied: u.p.Store.Denied, Now: u.p.now}
-	if api.SigningAlg == tenant.HS256 {
-		v.HMACSecret = []byte(api.SigningSecret)
-	}
 	u.v[key] = v
 	return v
 }
 
-var allAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA, jose.HS256}
+// userInfoAlgs are the algorithms of the keyring; HS256 tokens are not accepted at userinfo.
+var userInfoAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA}
 
 // validate routes the token to its API's validator by its (not yet trusted) audience, then checks it fully.
 func (u *userInfoValidators) validate(ctx context.Context, raw string) (*bearer.Claims, *bearer.Error) {
-	tok, err := jwt.ParseSigned(raw, allAlgs)
+	tok, err := jwt.ParseSigned(raw, userInfoAlgs)
 	if err != nil {
 		return nil, &bearer.Error{Code: "invalid_token", Description: "malformed token", Status: http.StatusUnauthorized}
 	}
@@ -67,7 +67,7 @@ func (u *userInfoValidators) validate(ctx context.Context, raw string) (*bearer.
 		return nil, &bearer.Error{Code: "invalid_token", Description: "malformed claims", Status: http.StatusUnauthorized}
 	}
 	for _, aud := range c.Audience {
-		if api := u.p.Tenant.API(aud); api != nil {
+		if api := u.p.Tenant.API(aud); api != nil && api.SigningAlg != tenant.HS256 {
 			claims, err := u.forAPI(api).Validate(ctx, raw)
 			if err != nil {
 				return nil, bearer.AsError(err)
