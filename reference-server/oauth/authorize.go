@@ -234,8 +234,7 @@ func (p *Provider) needsConsent(ar *authRequest) bool {
 // consented reports whether the user's remembered consent to app covers scopes of api. A consent must
 // exist even when no scope is asked: a third-party app learns who the user is from any token.
 func (p *Provider) consented(userID string, app *tenant.Application, api *tenant.API, scopes []string) bool {
-	granted := p.Store.Consent(userID, app.ClientID, api.Identifier)
-	return granted != nil && store.Covers(granted, scopes)
+	return p.Store.Consented(userID, app.ClientID, api.Identifier, scopes)
 }
 
 func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest) {

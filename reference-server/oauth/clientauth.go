@@ -3,7 +3,6 @@ package oauth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,9 +71,9 @@ func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application,
 	case c.method == tenant.AuthNone:
 		// A public client has no secret to check.
 	case ok:
-		ok = secretMatches(app.ClientSecretSHA256, c.secret)
+		ok = secretMatches(p.Tenant.SecretDigest(app.ClientID), c.secret)
 	default:
-		secretMatches(hex.EncodeToString(dummySecretHash[:]), c.secret)
+		secretMatches(dummySecretHash[:], c.secret)
 	}
 	if !ok {
 		e := invalidClient("client authentication failed")
@@ -84,12 +83,8 @@ func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application,
 	return app, nil
 }
 
-// secretMatches compares the secret's SHA-256 with the stored hex digest in constant time.
-func secretMatches(storedHex, secret string) bool {
-	want, err := hex.DecodeString(storedHex)
-	if err != nil {
-		return false
-	}
+// secretMatches compares the secret's SHA-256 with the stored digest in constant time.
+func secretMatches(digest []byte, secret string) bool {
 	got := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(want, got[:]) == 1
+	return len(digest) == len(got) && subtle.ConstantTimeCompare(digest, got[:]) == 1
 }

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,9 @@ const DefaultAddr = "127.0.0.1:0"
 
 // APIPath is where the contacts API is mounted, below the issuer's host.
 const APIPath = "/api"
+
+// jwksPrefetchTimeout bounds the contacts API's JWKS fetch at start-up.
+const jwksPrefetchTimeout = 5 * time.Second
 
 // Options configure a server. Only Tenant is required.
 type Options struct {
@@ -52,6 +56,7 @@ type Server struct {
 	ln      net.Listener
 	srv     *http.Server
 	handler http.Handler
+	jwks    *bearer.JWKSCache // the contacts API's key set, nil without the API
 	done    chan error
 }
 
@@ -83,6 +88,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.done <- err
 	}()
+	if s.jwks != nil {
+		// Load the API's key set now that the server answers, so the first API request does not pay
+		// for the fetch. A failure is not fatal: the first request fetches again.
+		go func() {
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksPrefetchTimeout)
+			defer cancel()
+			if err := s.jwks.Prefetch(pctx); err != nil {
+				opts.Logger.Warn("contacts API: JWKS prefetch failed; the first API request will fetch it", "err", err)
+			}
+		}()
+	}
 	opts.Logger.Info("reference server listening", "issuer", s.issuer, "addr", ln.Addr().String(), "api", s.apiBase)
 	return s, nil
 }
@@ -109,23 +125,35 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	u, _ := url.Parse(issuer) // oauth.New checked it
+	issuerPath := strings.TrimSuffix(u.Path, "/")
 	mux := http.NewServeMux()
 	p.Register(mux)
+	if issuerPath != "" {
+		// RFC 8414 §3.1: for an issuer with a path, the metadata is at the host's well-known URI with
+		// the issuer's path after it (oauth serves the path-appended form, as OIDC Discovery does).
+		mux.HandleFunc("GET "+oauth.PathOAuthDiscovery+issuerPath, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			_ = json.NewEncoder(w).Encode(p.Metadata())
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	s := &Server{Provider: p, Store: st, Tenant: t, issuer: issuer, ln: ln, done: make(chan error, 1)}
+	var prefix string
 	if api := contactsAPI(opts.Tenant); api != nil {
-		u, _ := url.Parse(issuer) // oauth.New checked it
-		prefix := strings.TrimSuffix(u.Path, "/") + APIPath
+		prefix = issuerPath + APIPath
+		// The API fetches the JWKS over HTTP like any resource server, from the local listener so
+		// that it works behind a proxy too.
+		s.jwks = &bearer.JWKSCache{URL: local + issuerPath + oauth.PathJWKS}
 		v := &bearer.Validator{
 			Issuer: issuer, Audience: api.Identifier,
 			Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)},
-			// The API fetches the JWKS over HTTP like any resource server, from the local listener so
-			// that it works behind a proxy too.
-			Keys:   &bearer.JWKSCache{URL: local + strings.TrimSuffix(u.Path, "/") + oauth.PathJWKS},
-			Denied: st.Denied, Now: opts.Now,
+			Keys:       s.jwks,
+			Denied:     st.Denied, Now: opts.Now,
 		}
 		if api.SigningAlg == tenant.HS256 {
 			v.HMACSecret = []byte(api.SigningSecret)
@@ -134,9 +162,10 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 			Register(mux, prefix)
 		s.apiBase = u.Scheme + "://" + u.Host + prefix
 	}
-	s.handler = logRequests(opts.Logger, mux)
+	s.handler = logRequests(opts.Logger, newCORS(mux, t, issuerPath, prefix))
 	s.srv = &http.Server{
 		Handler:           s.handler,
+		MaxHeaderBytes:    64 << 10,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -1,17 +1,23 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/oauth-harness/oauth-harness/reference-server/bearer"
 	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
+	"github.com/oauth-harness/oauth-harness/reference-server/store"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
 
@@ -96,6 +102,40 @@ func TestIssuerBehindAProxyWithAPath(t *testing.T) {
 	if code, _ := get(t, "http://"+s.Addr()+oauth.PathOIDCDiscovery, ""); code != http.StatusNotFound {
 		t.Errorf("discovery outside the issuer path answered %d, want 404", code)
 	}
+	// RFC 8414 §3.1: the OAuth metadata of https://host/tenant-a is at
+	// https://host/.well-known/oauth-authorization-server/tenant-a, and is the same document as the
+	// path-appended one.
+	code, inserted := get(t, "http://"+s.Addr()+oauth.PathOAuthDiscovery+"/tenant-a", "")
+	if code != http.StatusOK {
+		t.Fatalf("RFC 8414 metadata: %d %s", code, inserted)
+	}
+	_, appended := get(t, local+oauth.PathOAuthDiscovery, "")
+	var a, b oauth.Metadata
+	if err := json.Unmarshal([]byte(inserted), &a); err != nil {
+		t.Fatalf("RFC 8414 metadata is not JSON: %v\n%s", err, inserted)
+	}
+	if err := json.Unmarshal([]byte(appended), &b); err != nil {
+		t.Fatal(err)
+	}
+	if a.Issuer != issuer || a.TokenEndpoint != issuer+oauth.PathToken || !reflect.DeepEqual(a, b) {
+		t.Errorf("RFC 8414 metadata differs from the path-appended document:\n%s\n%s", inserted, appended)
+	}
+	for _, p := range []string{oauth.PathOAuthDiscovery + "/tenant-b", oauth.PathOAuthDiscovery + "/tenant-a/x"} {
+		if code, _ := get(t, "http://"+s.Addr()+p, ""); code != http.StatusNotFound {
+			t.Errorf("GET %s answered %d, want 404", p, code)
+		}
+	}
+}
+
+// Without a path the RFC 8414 location is the path-appended one: nothing more is registered.
+func TestIssuerWithoutAPathHasOneOAuthMetadataLocation(t *testing.T) {
+	s := servertest.Start(t, server.Options{})
+	if code, body := get(t, s.IssuerURL()+oauth.PathOAuthDiscovery, ""); code != http.StatusOK {
+		t.Fatalf("metadata: %d %s", code, body)
+	}
+	if code, _ := get(t, s.IssuerURL()+oauth.PathOAuthDiscovery+"/", ""); code != http.StatusNotFound {
+		t.Errorf("metadata with a trailing slash answered %d, want 404", code)
+	}
 }
 
 func TestConsentsFromTheTenantAreRemembered(t *testing.T) {
@@ -166,5 +206,67 @@ func TestRunShutsDownGracefullyOnCancel(t *testing.T) {
 	}
 	if _, err := http.Get(s.IssuerURL() + "/healthz"); err == nil {
 		t.Error("the server still answers after shutdown")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to log into.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The contacts API loads its key set as soon as the server serves, not on the first API request.
+func TestStartPrefetchesTheAPIKeySet(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	servertest.Start(t, server.Options{Logger: log})
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "path="+oauth.PathJWKS) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no JWKS fetch within 5 s of Start, without any API request; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "prefetch failed") {
+		t.Errorf("prefetch failed:\n%s", logs.String())
+	}
+}
+
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	s := servertest.Start(t, server.Options{})
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{16 << 10, http.StatusOK}, {100 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		req, _ := http.NewRequest(http.MethodGet, s.IssuerURL()+"/healthz", nil)
+		req.Header.Set("X-Padding", strings.Repeat("p", tc.size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%d KiB of headers: status %d, want %d", tc.size>>10, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// The store remembers issued and revoked tokens past exp for as long as a validator may still accept them.
+func TestStoreGraceCoversTheValidatorsLeeway(t *testing.T) {
+	if store.ExpiryGrace < bearer.MaxLeeway {
+		t.Errorf("store.ExpiryGrace = %v < bearer.MaxLeeway = %v: a revoked token could validate after the "+
+			"store forgot it", store.ExpiryGrace, bearer.MaxLeeway)
 	}
 }

@@ -27,6 +27,16 @@ const sweepEvery = 30 * time.Second
 // codeTombstoneLife keeps redeemed codes long enough to recognise a replay after the code's own life.
 const codeTombstoneLife = 10 * time.Minute
 
+// ExpiryGrace is how long the store keeps track of an access token after its exp: a validator accepts
+// a token for its clock-skew leeway past exp (bearer.MaxLeeway at most), and revoking the token's
+// grant in that window must still deny it.
+const ExpiryGrace = time.Minute
+
+// issuedPruneMin is the length of a family's issued-token list from which RecordAccessToken drops
+// expired entries; after a pruning the next one waits until the list has doubled, so the cost per
+// recorded token stays constant.
+const issuedPruneMin = 8
+
 // AuthCode is what an authorization code stands for.
 type AuthCode struct {
 	ClientID            string
@@ -56,6 +66,7 @@ type Family struct {
 	tokensExpire time.Time // when the last access token it issued expires: it is kept until then
 	current      [32]byte  // hash of the one refresh token that may be used next
 	issued       []issuedToken
+	pruneAt      int // len(issued) at which expired entries are dropped next
 }
 
 type issuedToken struct {
@@ -159,6 +170,7 @@ func (s *Store) RedeemCode(code string) (*AuthCode, *Family, error) {
 	// revokes it by id (lock order: codeMu, then famMu).
 	s.famMu.Lock()
 	s.families[f.ID] = f
+	s.sweepFamiliesLocked() // a server that never issues refresh tokens sweeps here
 	s.famMu.Unlock()
 	s.redeemed[code] = redeemedCode{familyID: f.ID, expires: now.Add(codeTombstoneLife)}
 	s.codeMu.Unlock()
@@ -171,6 +183,7 @@ func (s *Store) NewFamily(f *Family) *Family {
 	f.Expires = s.now().Add(codeTombstoneLife)
 	s.famMu.Lock()
 	s.families[f.ID] = f
+	s.sweepFamiliesLocked()
 	s.famMu.Unlock()
 	return f
 }
@@ -185,6 +198,9 @@ func (s *Store) RecordAccessToken(familyID, jti string, expires time.Time) error
 		s.famMu.Unlock()
 		s.deny(jti, expires)
 		return ErrRevoked
+	}
+	if len(f.issued) >= max(f.pruneAt, issuedPruneMin) {
+		f.pruneIssued(s.now())
 	}
 	f.issued = append(f.issued, issuedToken{jti, expires})
 	if expires.After(f.tokensExpire) {
@@ -281,6 +297,21 @@ func (s *Store) RevokeFamiliesOf(userID, clientID string) {
 	}
 }
 
+// pruneIssued drops the access tokens that have expired (past ExpiryGrace): revoking the family no
+// longer needs to deny them. A family refreshed for its whole refresh lifetime would otherwise keep
+// one entry per refresh.
+func (f *Family) pruneIssued(now time.Time) {
+	live := f.issued[:0]
+	for _, t := range f.issued {
+		if !now.After(t.expires.Add(ExpiryGrace)) {
+			live = append(live, t)
+		}
+	}
+	clear(f.issued[len(live):]) // release the dropped jtis
+	f.issued = live
+	f.pruneAt = 2 * len(live)
+}
+
 func (s *Store) sweepFamiliesLocked() {
 	now := s.now()
 	if now.Sub(s.famSweep) < sweepEvery {
@@ -293,7 +324,7 @@ func (s *Store) sweepFamiliesLocked() {
 		}
 	}
 	for id, f := range s.families {
-		if now.After(f.Expires) && now.After(f.tokensExpire) {
+		if now.After(f.Expires) && now.After(f.tokensExpire.Add(ExpiryGrace)) {
 			delete(s.families, id)
 		}
 	}
@@ -305,7 +336,7 @@ func (s *Store) deny(jti string, expires time.Time) {
 	if now := s.now(); now.Sub(s.denySweep) > sweepEvery {
 		s.denySweep = now
 		for k, exp := range s.denied {
-			if now.After(exp) {
+			if now.After(exp.Add(ExpiryGrace)) {
 				delete(s.denied, k)
 			}
 		}

@@ -330,3 +330,23 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A validator accepts a token for its clock-skew leeway after exp, so a revoked token must stay on the
+// denylist that long too.
+func TestDeniedWithinTheLeewayAfterExpiry(t *testing.T) {
+	s, c := newStore()
+	f := s.NewFamily(&store.Family{ClientID: "c", UserID: "u"})
+	must(t, s.RecordAccessToken(f.ID, "at", c.Now().Add(time.Minute)))
+	s.RevokeFamily(f.ID)
+
+	c.Advance(time.Minute + store.ExpiryGrace/2)
+	_ = s.RecordAccessToken("no-such-family", "trigger-sweep-1", c.Now().Add(time.Hour))
+	if !s.Denied("at") {
+		t.Error("a revoked token was forgotten within the validators' leeway after its exp")
+	}
+	c.Advance(store.ExpiryGrace)
+	_ = s.RecordAccessToken("no-such-family", "trigger-sweep-2", c.Now().Add(time.Hour))
+	if s.Denied("at") {
+		t.Error("a revoked token is still on the denylist after exp + ExpiryGrace")
+	}
+}

@@ -58,13 +58,26 @@ func (s *Store) Consent(userID, clientID, audience string) []string {
 	return slices.Clone(s.consents[consentKey{userID, clientID, audience}])
 }
 
+// Consented reports whether userID has consented to clientID for audience at all and that consent
+// covers every scope in scopes. Unlike Covers(Consent(...), scopes), it is false for an empty scope
+// list when the user never consented: a request for no scope must not skip the consent page.
+func (s *Store) Consented(userID, clientID, audience string, scopes []string) bool {
+	s.consentMu.RLock()
+	defer s.consentMu.RUnlock()
+	granted, ok := s.consents[consentKey{userID, clientID, audience}]
+	return ok && Covers(granted, scopes)
+}
+
 // GrantConsent remembers that userID granted scopes to clientID for audience, adding to what was
-// granted before.
+// granted before. A grant of no scope is remembered too: Consented then reports that the user
+// consented, to nothing beyond the empty set.
 func (s *Store) GrantConsent(userID, clientID, audience string, scopes []string) {
 	k := consentKey{userID, clientID, audience}
 	s.consentMu.Lock()
 	defer s.consentMu.Unlock()
-	merged := slices.Clone(s.consents[k])
+	old := s.consents[k]
+	merged := make([]string, len(old), len(old)+len(scopes)) // never nil: the key records the consent
+	copy(merged, old)
 	for _, sc := range scopes {
 		if !slices.Contains(merged, sc) {
 			merged = append(merged, sc)

@@ -79,3 +79,39 @@ func TestCovers(t *testing.T) {
 		})
 	}
 }
+
+// Covers(nil, nil) is true, so the consent check must also ask whether the user consented at all:
+// a third-party app asking for no scope must still be shown the consent page once.
+func TestConsented(t *testing.T) {
+	s, _ := newStore()
+	const aud = "https://api.example"
+	if s.Consented("u", "c", aud, nil) || s.Consented("u", "c", aud, []string{}) {
+		t.Fatal("Consented with no scope is true before the user ever consented")
+	}
+	s.GrantConsent("u", "c", aud, nil)
+	if !s.Consented("u", "c", aud, nil) {
+		t.Error("a consent to no scope is not remembered")
+	}
+	if s.Consented("u", "c", aud, []string{"read:contacts"}) {
+		t.Error("a consent to no scope covers read:contacts")
+	}
+	if got := s.Consent("u", "c", aud); got == nil || len(got) != 0 {
+		t.Errorf("Consent after a grant of no scope = %#v, want an empty, non-nil list", got)
+	}
+	s.GrantConsent("u", "c", aud, []string{"read:contacts"})
+	if !s.Consented("u", "c", aud, []string{"read:contacts"}) || !s.Consented("u", "c", aud, nil) {
+		t.Error("granted scopes not consented")
+	}
+	if s.Consented("u", "c", aud, []string{"read:contacts", "update:contacts"}) {
+		t.Error("Consented covers a scope never granted")
+	}
+	for _, k := range [][3]string{{"u", "c", "https://other.example"}, {"u", "other", aud}, {"other", "c", aud}} {
+		if s.Consented(k[0], k[1], k[2], nil) {
+			t.Errorf("consent leaked to %v", k)
+		}
+	}
+	s.RevokeConsent("u", "c")
+	if s.Consented("u", "c", aud, nil) {
+		t.Error("Consented after RevokeConsent")
+	}
+}

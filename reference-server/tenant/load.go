@@ -122,7 +122,7 @@ func (c *Config) Validate() error {
 		if api == nil {
 			p.add(f+".audience", "no API has identifier %q", g.Audience)
 		} else {
-			checkScopes(&p, f+".scopes", api, g.Scopes)
+			checkScopes(&p, f+".scopes", api, g.Scopes, false)
 		}
 	}
 	accounts := map[string]bool{}
@@ -167,7 +167,8 @@ func (c *Config) Validate() error {
 		if api := apis[cs.Audience]; api == nil {
 			p.add(f+".audience", "no API has identifier %q", cs.Audience)
 		} else {
-			checkScopes(&p, f+".scopes", api, cs.Scopes)
+			// A remembered consent covers the OIDC scopes of the request as well as the API's.
+			checkScopes(&p, f+".scopes", api, cs.Scopes, true)
 		}
 	}
 	if c.DefaultAudience != "" && apis[c.DefaultAudience] == nil {
@@ -265,14 +266,16 @@ func (a *Application) validate(p *problems, f string) {
 		p.add(f+".redirect_uris", "authorization_code needs at least one redirect URI")
 	}
 	for j, r := range a.RedirectURIs {
-		if err := checkRedirectURI(r); err != nil {
+		if err := checkRedirectURI(r, a.Type); err != nil {
 			p.add(fmt.Sprintf("%s.redirect_uris[%d]", f, j), "%v", err)
 		}
 	}
 }
 
-// checkRedirectURI enforces absolute URIs without fragments (RFC 6749 §3.1.2).
-func checkRedirectURI(r string) error {
+// checkRedirectURI enforces absolute URIs without fragments (RFC 6749 §3.1.2), over TLS (RFC 6749
+// §3.1.2.1, RFC 9700 §2.6) except for loopback (RFC 8252 §7.3), and private-use schemes only for
+// native apps (RFC 8252 §7.1).
+func checkRedirectURI(r, appType string) error {
 	u, err := url.Parse(r)
 	switch {
 	case err != nil:
@@ -282,11 +285,33 @@ func checkRedirectURI(r string) error {
 	case u.Fragment != "" || strings.Contains(r, "#"):
 		return fmt.Errorf("%q must not have a fragment", r)
 	}
+	switch {
+	case u.Scheme == "https": // url.Parse lower-cases the scheme
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", r)
+		}
+	case u.Scheme == "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return fmt.Errorf("%q must use https; http is only for loopback (127.0.0.1, [::1], localhost)", r)
+		}
+	case strings.Contains(u.Scheme, "."):
+		if appType != Native {
+			return fmt.Errorf("%q uses a private-use scheme, which only native applications may register", r)
+		}
+	default:
+		return fmt.Errorf("%q must use https (http only on loopback; a native app may use a private-use scheme such as com.example.app:/callback)", r)
+	}
 	return nil
 }
 
-func checkScopes(p *problems, f string, api *API, scopes []string) {
+func isLoopbackHost(h string) bool { return h == "127.0.0.1" || h == "::1" || h == "localhost" }
+
+// checkScopes checks that the API defines every scope; oidc admits the OpenID Connect scopes too.
+func checkScopes(p *problems, f string, api *API, scopes []string, oidc bool) {
 	for j, s := range scopes {
+		if oidc && IsOIDCScope(s) {
+			continue
+		}
 		if !api.HasScope(s) {
 			p.add(fmt.Sprintf("%s[%d]", f, j), "API %q defines no scope %q", api.Identifier, s)
 		}

@@ -203,6 +203,28 @@ func TestParseRejectsBrokenTenants(t *testing.T) {
 			apiSection + apps(webApp) + accountsSection + userSection +
 				"  - {id: u2, email: ann@example.COM, password_hash: $2a$10$x}\n",
 			[]string{"users[1].email"}},
+		{"http redirect uri on a public host",
+			apiSection + apps(strings.Replace(webApp, "https://app.example/callback", "http://app.example/callback", 1)),
+			[]string{"applications[0].redirect_uris[0]", "https"}},
+		{"http redirect uri on a host that only starts like loopback",
+			apiSection + apps(strings.Replace(webApp, "https://app.example/callback", "http://127.0.0.1.evil.example/cb", 1)),
+			[]string{"applications[0].redirect_uris[0]", "loopback"}},
+		{"https redirect uri without a host",
+			apiSection + apps(strings.Replace(webApp, "https://app.example/callback", "https:/callback", 1)),
+			[]string{"applications[0].redirect_uris[0]", "no host"}},
+		{"private-use scheme on a web app",
+			apiSection + apps(strings.Replace(webApp, "https://app.example/callback", "com.example.web:/callback", 1)),
+			[]string{"applications[0].redirect_uris[0]", "native"}},
+		{"private-use scheme on an SPA",
+			apiSection + apps(strings.Replace(spaApp, "https://spa.example/callback", "com.example.spa:/callback", 1)),
+			[]string{"applications[0].redirect_uris[0]", "native"}},
+		{"native app with a scheme that is not private-use",
+			apiSection + apps(strings.Replace(nativeApp, "example.mobile:/callback", "mobile:/callback", 1)),
+			[]string{"applications[0].redirect_uris[0]", "private-use"}},
+		{"javascript redirect uri",
+			apiSection + apps(spaApp, strings.NewReplacer("client_id: spa", "client_id: spa2",
+				"https://spa.example/callback", "javascript:alert(1)").Replace(spaApp)),
+			[]string{"applications[1].redirect_uris[0]", "https"}},
 		{"consent for an undefined scope",
 			apiSection + apps(webApp) + accountsSection + userSection +
 				"\nconsents:\n  - {user_id: u1, client_id: web, audience: https://api.example, scopes: [read:things, admin]}\n",
@@ -304,5 +326,43 @@ func TestIsOIDCScope(t *testing.T) {
 		if got := tenant.IsOIDCScope(s); got != want {
 			t.Errorf("IsOIDCScope(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// Loopback redirect URIs may use http (RFC 8252 §7.3, §8.3), and native apps private-use schemes
+// (RFC 8252 §7.1).
+func TestParseAcceptsLoopbackAndPrivateUseRedirectURIs(t *testing.T) {
+	web := strings.Replace(webApp, "[https://app.example/callback]",
+		`[https://app.example/callback, "http://127.0.0.1:8080/cb", "http://[::1]/cb", "http://localhost:3000/cb"]`, 1)
+	mobile := strings.Replace(nativeApp, `["example.mobile:/callback"]`,
+		`["example.mobile:/callback", "com.example.mobile:/oauth/cb", "http://127.0.0.1/cb", "https://mobile.example/cb"]`, 1)
+	spa := strings.Replace(spaApp, "[https://spa.example/callback]", `[https://spa.example/callback, "http://localhost:5173/"]`, 1)
+	cfg, err := tenant.Parse([]byte(apiSection + apps(web, mobile, spa)))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if n := len(cfg.Applications[0].RedirectURIs) + len(cfg.Applications[1].RedirectURIs) + len(cfg.Applications[2].RedirectURIs); n != 10 {
+		t.Errorf("%d redirect URIs, want 10", n)
+	}
+}
+
+// Seeded consents remember what the user agreed to on the consent page, OIDC scopes included.
+func TestParseAcceptsOIDCScopesInConsents(t *testing.T) {
+	doc := apiSection + apps(webApp) + accountsSection + userSection + `
+consents:
+  - {user_id: u1, client_id: web, audience: https://api.example, scopes: [openid, profile, email, offline_access, read:things]}
+`
+	cfg, err := tenant.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := strings.Join(cfg.Consents[0].Scopes, " "); got != "openid profile email offline_access read:things" {
+		t.Errorf("consent scopes = %q", got)
+	}
+	// Client grants carry API scopes only.
+	_, err = tenant.Parse([]byte(apiSection + apps(m2mApp) +
+		"\nclient_grants:\n  - {client_id: sync, audience: https://api.example, scopes: [read:things, openid]}\n"))
+	if err == nil || !strings.Contains(err.Error(), "client_grants[0].scopes[1]") {
+		t.Errorf("client grant with openid: err = %v, want client_grants[0].scopes[1] named", err)
 	}
 }

@@ -5,6 +5,8 @@ package tenant
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -129,14 +131,61 @@ func (a *Application) AllowsGrant(g string) bool {
 	return false
 }
 
-// HasRedirectURI reports whether uri is registered, compared exactly (no prefix or pattern matching).
+// HasRedirectURI reports whether uri is registered, compared exactly: no prefix or pattern matching,
+// no case folding, no normalisation. The one exception is RFC 8252 §7.3: for a native application, a
+// registered http://127.0.0.1/... or http://[::1]/... URI matches the same URI with any port, since
+// the app listens on whatever port the operating system gives it.
 func (a *Application) HasRedirectURI(uri string) bool {
 	for _, v := range a.RedirectURIs {
 		if v == uri {
 			return true
 		}
 	}
+	if a.Type != Native {
+		return false
+	}
+	req, ok := withoutLoopbackPort(uri)
+	if !ok {
+		return false
+	}
+	for _, v := range a.RedirectURIs {
+		if reg, ok := withoutLoopbackPort(v); ok && reg == req {
+			return true
+		}
+	}
 	return false
+}
+
+// withoutLoopbackPort returns uri without its port when it is an http URI on the loopback IP literal
+// 127.0.0.1 or [::1] (exactly so spelt), and false otherwise. The port must be 1 to 65535 and be
+// followed by the end, a path or a query, so that hosts such as 127.0.0.1.evil.example or
+// 127.0.0.1:80@evil.example are not taken for loopback.
+func withoutLoopbackPort(uri string) (string, bool) {
+	var host string
+	switch {
+	case strings.HasPrefix(uri, "http://127.0.0.1"):
+		host = "http://127.0.0.1"
+	case strings.HasPrefix(uri, "http://[::1]"):
+		host = "http://[::1]"
+	default:
+		return "", false
+	}
+	rest := uri[len(host):]
+	if strings.HasPrefix(rest, ":") {
+		end := 1
+		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+			end++
+		}
+		port, err := strconv.Atoi(rest[1:end])
+		if end == 1 || end > 6 || err != nil || port < 1 || port > 65535 {
+			return "", false
+		}
+		rest = rest[end:]
+	}
+	if rest != "" && rest[0] != '/' && rest[0] != '?' {
+		return "", false
+	}
+	return host + rest, true
 }
 
 // ClientGrant lets a machine-to-machine application obtain tokens for one API with a subset of its scopes.

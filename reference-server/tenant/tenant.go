@@ -1,6 +1,8 @@
 package tenant
 
 import (
+	"encoding/hex"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,8 @@ type index struct {
 	users        map[string]*User
 	usersByEmail map[string]*User
 	accounts     map[string]*Account
+	secrets      map[string][]byte // client_id -> decoded client_secret_sha256
+	spaOrigins   map[string]bool   // origins of SPA redirect URIs, as browsers send them
 }
 
 // New indexes a Config that Parse or Validate has accepted.
@@ -50,12 +54,25 @@ func buildIndex(cfg *Config) *index {
 		users:        make(map[string]*User, len(cfg.Users)),
 		usersByEmail: make(map[string]*User, len(cfg.Users)),
 		accounts:     make(map[string]*Account, len(cfg.Accounts)),
+		secrets:      map[string][]byte{},
+		spaOrigins:   map[string]bool{},
 	}
 	for i := range cfg.APIs {
 		ix.apis[cfg.APIs[i].Identifier] = &cfg.APIs[i]
 	}
 	for i := range cfg.Applications {
-		ix.apps[cfg.Applications[i].ClientID] = &cfg.Applications[i]
+		a := &cfg.Applications[i]
+		ix.apps[a.ClientID] = a
+		if d, err := hex.DecodeString(a.ClientSecretSHA256); err == nil && len(d) > 0 {
+			ix.secrets[a.ClientID] = d
+		}
+		if a.Type == SPA {
+			for _, r := range a.RedirectURIs {
+				if o := origin(r); o != "" {
+					ix.spaOrigins[o] = true
+				}
+			}
+		}
 	}
 	for i := range cfg.ClientGrants {
 		g := &cfg.ClientGrants[i]
@@ -70,6 +87,24 @@ func buildIndex(cfg *Config) *index {
 		ix.accounts[cfg.Accounts[i].ID] = &cfg.Accounts[i]
 	}
 	return ix
+}
+
+// origin serialises the origin of an http(s) URI the way a browser sends it in the Origin header
+// (RFC 6454 §6.1): lower-case scheme and host, the port only when it is not the scheme's default.
+// It returns "" for other URIs.
+func origin(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && !(u.Scheme == "https" && p == "443") && !(u.Scheme == "http" && p == "80") {
+		host += ":" + p
+	}
+	return u.Scheme + "://" + host
 }
 
 // Config returns the configuration in force. Callers must not modify it.
@@ -101,3 +136,12 @@ func (t *Tenant) Account(id string) *Account { return t.idx.Load().accounts[id] 
 func (t *Tenant) RefreshTokenLifetime() time.Duration {
 	return time.Duration(t.idx.Load().cfg.RefreshTokenLifetime)
 }
+
+// SecretDigest returns the SHA-256 digest of clientID's secret, decoded from client_secret_sha256
+// when the tenant was indexed, or nil when the client has none. Callers must not modify it.
+func (t *Tenant) SecretDigest(clientID string) []byte { return t.idx.Load().secrets[clientID] }
+
+// AllowedOrigin reports whether a browser origin (scheme://host[:port], exactly as sent in the Origin
+// header) is the origin of a redirect URI registered by an SPA application: the origins allowed to
+// call the token endpoint, userinfo and the API cross-origin.
+func (t *Tenant) AllowedOrigin(origin string) bool { return t.idx.Load().spaOrigins[origin] }

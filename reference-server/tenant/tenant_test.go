@@ -1,6 +1,9 @@
 package tenant_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,5 +211,105 @@ func TestLookupsDuringReplace(t *testing.T) {
 	}
 	if tn.User("user-sam") == nil {
 		t.Error("the last Replace (full config) is not in force")
+	}
+}
+
+// RFC 8252 §7.3: a native app's loopback redirect URI matches with any port; nothing else loosens the
+// exact comparison.
+func TestHasRedirectURILoopbackPortForNativeApps(t *testing.T) {
+	registered := []string{"http://127.0.0.1/cb", "http://[::1]:8080/cb?x=1", "http://localhost/cb",
+		"https://app.example/cb", "example.app:/cb"}
+	native := tenant.Application{Type: tenant.Native, RedirectURIs: registered}
+	web := tenant.Application{Type: tenant.RegularWeb, RedirectURIs: registered}
+
+	for _, u := range registered {
+		if !native.HasRedirectURI(u) || !web.HasRedirectURI(u) {
+			t.Errorf("registered %q refused", u)
+		}
+	}
+	anyPort := []string{"http://127.0.0.1:51004/cb", "http://127.0.0.1:1/cb", "http://127.0.0.1:65535/cb",
+		"http://[::1]/cb?x=1", "http://[::1]:40000/cb?x=1"}
+	for _, u := range anyPort {
+		if !native.HasRedirectURI(u) {
+			t.Errorf("native: %q refused; the loopback port must not matter", u)
+		}
+		if web.HasRedirectURI(u) {
+			t.Errorf("regular_web: %q accepted; only native apps get port-agnostic loopback", u)
+		}
+	}
+	for _, u := range []string{
+		"http://127.0.0.1:8080/cb/", "http://127.0.0.1:8080/CB", "http://127.0.0.1:8080/cb?x=1", // path and query exact
+		"http://127.0.0.1:0/cb", "http://127.0.0.1:65536/cb", "http://127.0.0.1:/cb", "http://127.0.0.1:123456/cb",
+		"http://127.0.0.1:80@evil.example/cb", "http://127.0.0.1.evil.example/cb", "http://127.0.0.1:8080.evil/cb",
+		"https://127.0.0.1:8080/cb", "HTTP://127.0.0.1:8080/cb", "http://127.0.0.2:8080/cb",
+		"http://[::1]:8080/cb",     // registered with ?x=1
+		"http://localhost:8080/cb", // localhost is not a loopback IP literal: exact only
+		"http://[0:0:0:0:0:0:0:1]/cb?x=1", "https://app.example:8443/cb", "example.app:/cb/",
+	} {
+		if native.HasRedirectURI(u) {
+			t.Errorf("native: HasRedirectURI(%q) = true", u)
+		}
+	}
+}
+
+func TestSecretDigest(t *testing.T) {
+	tn := tenant.New(fixtureConfig(t))
+	for _, app := range tn.Config().Applications {
+		got := tn.SecretDigest(app.ClientID)
+		if app.ClientSecretSHA256 == "" {
+			if got != nil {
+				t.Errorf("%s has no secret but SecretDigest = %x", app.ClientID, got)
+			}
+			continue
+		}
+		if hex.EncodeToString(got) != app.ClientSecretSHA256 || len(got) != sha256.Size {
+			t.Errorf("SecretDigest(%s) = %x, want %s", app.ClientID, got, app.ClientSecretSHA256)
+		}
+	}
+	if tn.SecretDigest("nobody") != nil {
+		t.Error("SecretDigest of an unknown client is not nil")
+	}
+	// Replace re-indexes: a rotated secret takes effect.
+	cfg := fixtureConfig(t)
+	for i := range cfg.Applications {
+		if cfg.Applications[i].ClientID == "acme-sync" {
+			cfg.Applications[i].ClientSecretSHA256 = strings.Repeat("ab", 32)
+		}
+	}
+	if err := tn.Replace(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := tn.SecretDigest("acme-sync"); !bytes.Equal(got, bytes.Repeat([]byte{0xab}, 32)) {
+		t.Errorf("after Replace, SecretDigest(acme-sync) = %x", got)
+	}
+}
+
+func TestAllowedOrigin(t *testing.T) {
+	cfg := fixtureConfig(t)
+	cfg.Applications = append(cfg.Applications,
+		tenant.Application{Name: "Dev SPA", ClientID: "dev-spa", Type: tenant.SPA, TokenEndpointAuthMethod: tenant.AuthNone,
+			GrantTypes:   []string{tenant.GrantAuthorizationCode},
+			RedirectURIs: []string{"http://localhost:5173/callback", "https://SPA2.Example:443/cb", "http://[::1]:8080/", "http://127.0.0.1:80/x"}})
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tn := tenant.New(cfg)
+	for _, o := range []string{"https://spa.contacts.example", "http://localhost:5173", "https://spa2.example",
+		"http://[::1]:8080", "http://127.0.0.1"} {
+		if !tn.AllowedOrigin(o) {
+			t.Errorf("AllowedOrigin(%q) = false", o)
+		}
+	}
+	for _, o := range []string{
+		"https://spa.contacts.example/", "https://spa.contacts.example:443", "http://spa.contacts.example",
+		"https://SPA.contacts.example", "https://evil.spa.contacts.example", "https://spa.contacts.example.evil",
+		"http://localhost", "http://localhost:5174", "https://spa2.example:443",
+		"https://app.contacts.example", // a regular web app's redirect origin
+		"https://cms.acme.example",     // a third-party web app's
+		"null", "",
+	} {
+		if tn.AllowedOrigin(o) {
+			t.Errorf("AllowedOrigin(%q) = true", o)
+		}
 	}
 }

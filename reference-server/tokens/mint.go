@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -108,13 +109,22 @@ func (m *Minter) hsSigner(api *tenant.API) (jose.Signer, error) {
 	if s, ok := m.hsSigners.Load(key); ok {
 		return s.(jose.Signer), nil
 	}
+	// go-jose writes a kid only for asymmetric keys: set it as a header.
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(api.SigningSecret)},
-		(&jose.SignerOptions{}).WithType(TypeAccessToken))
+		(&jose.SignerOptions{}).WithType(TypeAccessToken).WithHeader("kid", HSKeyID(api.Identifier, api.SigningSecret)))
 	if err != nil {
 		return nil, fmt.Errorf("tokens: hs256 signer: %w", err)
 	}
 	m.hsSigners.Store(key, s)
 	return s, nil
+}
+
+// HSKeyID is the kid of an API's HS256 access tokens (RFC 9068 tokens name their key). It is derived
+// from the API identifier and the shared secret, so it changes when the secret is rotated, and reveals
+// nothing about the secret: the first 64 bits of SHA-256(identifier NUL secret), in hex.
+func HSKeyID(apiIdentifier, secret string) string {
+	sum := sha256.Sum256([]byte(apiIdentifier + "\x00" + secret))
+	return "hs256-" + hex.EncodeToString(sum[:8])
 }
 
 // appendClaim adds "name": value to a marshalled JSON object without a map round trip.

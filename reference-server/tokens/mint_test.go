@@ -3,6 +3,7 @@ package tokens_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -73,8 +74,12 @@ func TestAccessTokenPerAlgorithm(t *testing.T) {
 			if h.ExtraHeaders[jose.HeaderType] != tokens.TypeAccessToken {
 				t.Errorf("typ = %v, want at+jwt", h.ExtraHeaders[jose.HeaderType])
 			}
-			if alg != tenant.HS256 && h.KeyID != kr.Active(jose.SignatureAlgorithm(alg)).KID {
-				t.Errorf("kid = %q, want the active %s key", h.KeyID, alg)
+			wantKID := tokens.HSKeyID(api.Identifier, hsSecret)
+			if alg != tenant.HS256 {
+				wantKID = kr.Active(jose.SignatureAlgorithm(alg)).KID
+			}
+			if h.KeyID != wantKID || h.KeyID == "" {
+				t.Errorf("kid = %q, want %q", h.KeyID, wantKID)
 			}
 			for name, want := range map[string]any{"iss": issuer, "sub": "user-sam", "aud": "https://api.example",
 				"client_id": "acme-cms", "scope": "read:contacts update:contacts", "jti": c.JTI,
@@ -253,5 +258,34 @@ func TestConcurrentMinting(t *testing.T) {
 	slices.Sort(toks)
 	if len(slices.Compact(toks)) != 12 {
 		t.Error("concurrent minting produced duplicate tokens")
+	}
+}
+
+// RFC 9068 tokens name their key; an HS256 kid identifies the API's secret without revealing it.
+func TestHS256TokensHaveAKeyID(t *testing.T) {
+	m := minter(t)
+	api := &tenant.API{Identifier: "https://billing.example", SigningAlg: tenant.HS256, SigningSecret: hsSecret}
+	tok, err := m.AccessToken(api, claims(time.Now()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := verify(t, tok, jose.HS256, []byte(hsSecret))
+	sum := sha256.Sum256([]byte(api.Identifier + "\x00" + hsSecret))
+	if want := "hs256-" + hex.EncodeToString(sum[:])[:16]; h.KeyID != want {
+		t.Errorf("kid = %q, want %q", h.KeyID, want)
+	}
+	if strings.Contains(h.KeyID, hsSecret[:8]) {
+		t.Errorf("kid %q shows the secret", h.KeyID)
+	}
+	if h.Algorithm != string(jose.HS256) || h.ExtraHeaders[jose.HeaderType] != tokens.TypeAccessToken {
+		t.Errorf("header alg=%q typ=%v", h.Algorithm, h.ExtraHeaders[jose.HeaderType])
+	}
+	for name, other := range map[string]string{
+		"another API, same secret": tokens.HSKeyID("https://other.example", hsSecret),
+		"same API, rotated secret": tokens.HSKeyID(api.Identifier, strings.Repeat("r", 40)),
+	} {
+		if other == h.KeyID {
+			t.Errorf("%s: same kid %q", name, other)
+		}
 	}
 }
