@@ -29,6 +29,10 @@ const (
 	PathJWKS           = "/.well-known/jwks.json"
 	PathOIDCDiscovery  = "/.well-known/openid-configuration"
 	PathOAuthDiscovery = "/.well-known/oauth-authorization-server"
+	PathIntrospect     = "/oauth/introspect"
+	PathRevoke         = "/oauth/revoke"
+	PathRegister       = "/oidc/register"
+	PathAdmin          = "/admin"
 )
 
 // CodeLifetime is how long an authorization code may be redeemed (RFC 6749 §4.1.2 recommends ≤ 10 min;

@@ -1,0 +1,139 @@
+// Package requestlog records what each client sent: the conformance steps and the partner
+// certification observe a client under test through it (via the admin API), for example whether it
+// used PKCE or carried its bearer token in the Authorization header.
+//
+// The middleware opens an Entry per request and puts it in the request context; handlers that know
+// more (the grant type, the client authentication method) annotate it; the entry is stored when the
+// response is written.
+package requestlog
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Where a bearer token was carried.
+const (
+	BearerHeader = "header"
+	BearerQuery  = "query"
+	BearerBody   = "body"
+)
+
+// Entry is one request as the server saw it. Secrets are never recorded.
+type Entry struct {
+	Time       time.Time `json:"time"`
+	Method     string    `json:"method"`
+	Path       string    `json:"path"`
+	Status     int       `json:"status"`
+	ClientID   string    `json:"client_id,omitempty"`
+	GrantType  string    `json:"grant_type,omitempty"`
+	AuthMethod string    `json:"auth_method,omitempty"` // client authentication method used
+	PKCE       *bool     `json:"pkce,omitempty"`        // authorization requests and code redemptions
+	Bearer     string    `json:"bearer,omitempty"`      // where a bearer token was carried
+	Scope      string    `json:"scope,omitempty"`
+	Error      string    `json:"error,omitempty"` // the OAuth error code answered, if any
+}
+
+type ctxKey struct{}
+
+// Annotate lets a handler add what it learned to the current request's entry. It is a no-op when the
+// request is not being logged.
+func Annotate(ctx context.Context, f func(*Entry)) {
+	if e, ok := ctx.Value(ctxKey{}).(*Entry); ok {
+		f(e)
+	}
+}
+
+// Log keeps the most recent entries, at most Capacity (oldest dropped first).
+type Log struct {
+	mu       sync.Mutex
+	entries  []Entry
+	next     int
+	full     bool
+	capacity int
+}
+
+// DefaultCapacity bounds memory: about 200 bytes an entry.
+const DefaultCapacity = 10_000
+
+// New returns a log holding up to capacity entries (DefaultCapacity when capacity <= 0).
+func New(capacity int) *Log {
+	if capacity <= 0 {
+		capacity = DefaultCapacity
+	}
+	return &Log{entries: make([]Entry, capacity), capacity: capacity}
+}
+
+func (l *Log) add(e Entry) {
+	l.mu.Lock()
+	l.entries[l.next] = e
+	l.next = (l.next + 1) % l.capacity
+	if l.next == 0 {
+		l.full = true
+	}
+	l.mu.Unlock()
+}
+
+// Entries returns the kept entries, oldest first, for which keep returns true (all when keep is nil).
+func (l *Log) Entries(keep func(*Entry) bool) []Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ordered []Entry
+	if l.full {
+		ordered = append(slices.Clone(l.entries[l.next:]), l.entries[:l.next]...)
+	} else {
+		ordered = slices.Clone(l.entries[:l.next])
+	}
+	if keep == nil {
+		return ordered
+	}
+	return slices.DeleteFunc(ordered, func(e Entry) bool { return !keep(&e) })
+}
+
+// Clear drops every entry.
+func (l *Log) Clear() {
+	l.mu.Lock()
+	l.next, l.full = 0, false
+	clear(l.entries)
+	l.mu.Unlock()
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Middleware records every request that matches (all when match is nil) into l.
+func (l *Log) Middleware(next http.Handler, match func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if match != nil && !match(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e := &Entry{Time: time.Now(), Method: r.Method, Path: r.URL.Path}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, e)))
+		e.Status = sw.status
+		if e.Status == 0 {
+			e.Status = http.StatusOK
+		}
+		l.add(*e)
+	})
+}
