@@ -129,8 +129,13 @@ func forgeRaw(header, payload map[string]any, sig []byte) string {
 // hmacWith signs header.payload with HS256 under an arbitrary secret (for RS/HS confusion).
 func hmacWith(t testing.TB, secret []byte, kid string, claims map[string]any) string {
 	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: jose.JSONWebKey{Key: secret, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
+	// go-jose writes no kid for symmetric keys: set it by hand, as an attacker copying it from the
+	// JWKS would.
+	opts := (&jose.SignerOptions{}).WithType("at+jwt")
+	if kid != "" {
+		opts = opts.WithHeader("kid", kid)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/bearer"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
+	"github.com/oauth-harness/oauth-harness/reference-server/requestlog"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 	"github.com/oauth-harness/oauth-harness/reference-server/tokens"
 )
@@ -30,11 +32,14 @@ type Config struct {
 	Validator    *bearer.Validator
 	AccountClaim string           // namespaced claim with the user's account ids
 	Accounts     []tenant.Account // seed data
+	// Defects, when set, can make the API deliberately vulnerable (see package defects).
+	Defects *defects.Set
 }
 
 // API serves /accounts/{account}/contacts and /me under a prefix.
 type API struct {
-	v *bearer.Validator
+	v       *bearer.Validator
+	defects *defects.Set
 
 	mu       sync.RWMutex
 	accounts map[string][]tenant.Contact
@@ -43,9 +48,21 @@ type API struct {
 
 // New seeds the API's contacts from the tenant's accounts.
 func New(cfg Config) *API {
-	a := &API{v: cfg.Validator, accounts: map[string][]tenant.Contact{}}
+	a := &API{v: cfg.Validator, defects: cfg.Defects, accounts: map[string][]tenant.Contact{}}
 	// The account claim is decoded with the standard claims, in the validator's single pass.
 	a.v.ListClaim = cfg.AccountClaim
+	if d := cfg.Defects; d != nil {
+		a.v.Insecure = func() bearer.Insecure {
+			if !d.Any() {
+				return bearer.Insecure{}
+			}
+			return bearer.Insecure{
+				SkipAudience: d.On(defects.APISkipsAudience), SkipIssuer: d.On(defects.APISkipsIssuer),
+				IgnoreExpiry: d.On(defects.APIIgnoresExpiry), AcceptNone: d.On(defects.APIAcceptsAlgNone),
+				AcceptHSWithPublicKey: d.On(defects.APIAcceptsHSWithRSAKey),
+			}
+		}
+	}
 	for _, acc := range cfg.Accounts {
 		a.accounts[acc.ID] = slices.Clone(acc.Contacts)
 		a.nextID += len(acc.Contacts)
@@ -65,6 +82,18 @@ func (a *API) Register(mux *http.ServeMux, prefix string) {
 // scope and account may be empty (no check).
 func (a *API) authorize(w http.ResponseWriter, r *http.Request, scope, account string) (*bearer.Claims, bool) {
 	raw, e := bearer.ParseAuthorization(r)
+	inQuery := r.URL.RawQuery != "" && r.URL.Query().Has("access_token")
+	if e != nil && inQuery && a.defects.On(defects.APIAcceptsQueryToken) {
+		raw, e = r.URL.Query().Get("access_token"), nil
+	}
+	requestlog.Annotate(r.Context(), func(en *requestlog.Entry) {
+		switch {
+		case r.Header.Get("Authorization") != "":
+			en.Bearer = requestlog.BearerHeader
+		case inQuery:
+			en.Bearer = requestlog.BearerQuery
+		}
+	})
 	if e != nil {
 		bearer.WriteError(w, Realm, e, scope)
 		return nil, false
@@ -74,7 +103,8 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, scope, account s
 		bearer.WriteError(w, Realm, bearer.AsError(err), "")
 		return nil, false
 	}
-	if scope != "" && !claims.HasScope(scope) {
+	requestlog.Annotate(r.Context(), func(en *requestlog.Entry) { en.ClientID, en.Scope = claims.ClientID, claims.Scope })
+	if scope != "" && !claims.HasScope(scope) && !a.defects.On(defects.APISkipsScopeCheck) {
 		bearer.WriteError(w, Realm, &bearer.Error{Code: "insufficient_scope", Status: http.StatusForbidden,
 			Description: "this request needs the " + scope + " scope"}, scope)
 		return nil, false
@@ -90,7 +120,7 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request, scope, account s
 		}
 		return claims, true
 	}
-	if !slices.Contains(claims.List(), account) {
+	if !slices.Contains(claims.List(), account) && !a.defects.On(defects.APIIgnoresAccount) {
 		writeJSON(w, http.StatusForbidden, apiError{"access_denied", "the token's user is not a member of account " + account})
 		return nil, false
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/fixtures"
 	"github.com/oauth-harness/oauth-harness/reference-server/bearer"
 	"github.com/oauth-harness/oauth-harness/reference-server/contacts"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"github.com/oauth-harness/oauth-harness/reference-server/keys"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
@@ -41,7 +42,10 @@ type fixture struct {
 	cfg    *tenant.Config
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t *testing.T) *fixture { t.Helper(); return setupWith(t, nil) }
+
+// setupWith serves the API with a defect set (nil: none).
+func setupWith(t *testing.T, d *defects.Set) *fixture {
 	t.Helper()
 	cfg, err := fixtures.Tenant()
 	if err != nil {
@@ -53,7 +57,7 @@ func setup(t *testing.T) *fixture {
 	v := &bearer.Validator{Issuer: issuer, Audience: api.Identifier,
 		Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)}, Keys: keyringSource{kr}}
 	mux := http.NewServeMux()
-	contacts.New(contacts.Config{Validator: v, AccountClaim: cfg.AccountClaim, Accounts: cfg.Accounts}).Register(mux, "/api")
+	contacts.New(contacts.Config{Validator: v, AccountClaim: cfg.AccountClaim, Accounts: cfg.Accounts, Defects: d}).Register(mux, "/api")
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &fixture{srv: srv, api: api, cfg: cfg,
