@@ -1,0 +1,52 @@
+package target
+
+import (
+	"strings"
+
+	"github.com/oauth-harness/oauth-harness/fixtures"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
+)
+
+// Reference describes the embedded reference server seeded with cfg: every alias the features use
+// resolves to the fixtures (clients by application name, users by credentials alias, APIs by name).
+// capabilities are what the running server offers.
+func Reference(issuer, apiBaseURL string, cfg *tenant.Config, creds *fixtures.Credentials, capabilities []string) *Profile {
+	p := &Profile{
+		Name: "embedded reference server", Issuer: issuer, APIBaseURL: apiBaseURL, AccountClaim: cfg.AccountClaim,
+		Capabilities: capabilities, Selectors: DefaultSelectors,
+		APIs: map[string]API{}, Clients: map[string]Client{}, Users: map[string]User{},
+	}
+	apiAlias := map[string]string{}
+	for _, a := range cfg.APIs {
+		scopes := map[string]string{}
+		for _, s := range a.Scopes {
+			scopes[s.Value] = s.Description
+		}
+		p.APIs[a.Name] = API{Identifier: a.Identifier, Scopes: scopes, TokenLifetime: Duration(a.TokenLifetime),
+			SigningAlg: a.SigningAlg, OfflineAccess: a.AllowOfflineAccess}
+		apiAlias[a.Identifier] = a.Name
+	}
+	for _, app := range cfg.Applications {
+		c := Client{ClientID: app.ClientID, ClientSecret: creds.Clients[app.ClientID],
+			AuthMethod: app.TokenEndpointAuthMethod, FirstParty: app.FirstParty, Grants: map[string][]string{}}
+		if len(app.RedirectURIs) > 0 {
+			c.RedirectURI = app.RedirectURIs[0]
+		}
+		for _, g := range cfg.ClientGrants {
+			if g.ClientID == app.ClientID {
+				c.Grants[apiAlias[g.Audience]] = g.Scopes
+			}
+		}
+		p.Clients[app.Name] = c
+	}
+	for alias, login := range creds.Users {
+		u := User{Username: login.Email, Password: login.Password}
+		for _, tu := range cfg.Users {
+			if strings.EqualFold(tu.Email, login.Email) {
+				u.Subject, u.Accounts = tu.ID, tu.Accounts
+			}
+		}
+		p.Users[alias] = u
+	}
+	return p
+}

@@ -1,0 +1,291 @@
+// Package target describes a server under test: its issuer, the API it protects, the clients and
+// users the conformance suite may use (by alias, as the features name them), the selectors of its
+// login and consent pages, and the capabilities it has. The embedded reference server's profile is
+// built from the fixtures; any other provider's is written in YAML (see fixtures/targets/).
+package target
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Capabilities a target may have. A scenario tagged @needs-<capability> is skipped, with the reason
+// reported, on a target that lacks it.
+const (
+	CapClientCredentials = "client-credentials"
+	CapAuthorizationCode = "authorization-code"
+	CapRefreshTokens     = "refresh-tokens"
+	CapConsent           = "consent"
+	CapUserInfo          = "userinfo"
+	CapIntrospection     = "introspection"
+	CapRevocation        = "revocation"
+	CapRegistration      = "registration"
+	CapImplicit          = "implicit"
+	CapPassword          = "password"
+	CapPrivateKeyJWT     = "private-key-jwt"
+	CapAdmin             = "admin"
+	CapContactsAPI       = "contacts-api"
+	CapDefects           = "defects"
+)
+
+// KnownCapabilities lists every capability name.
+var KnownCapabilities = []string{CapClientCredentials, CapAuthorizationCode, CapRefreshTokens, CapConsent,
+	CapUserInfo, CapIntrospection, CapRevocation, CapRegistration, CapImplicit, CapPassword, CapPrivateKeyJWT,
+	CapAdmin, CapContactsAPI, CapDefects}
+
+// Duration is a time.Duration written as "1h".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string, naming the line of a bad one.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration like \"1h\"", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// API is a protected API as the suite needs to know it.
+type API struct {
+	Identifier    string            `yaml:"identifier"` // the audience
+	Scopes        map[string]string `yaml:"scopes"`     // scope -> the description the consent page shows
+	TokenLifetime Duration          `yaml:"token_lifetime"`
+	SigningAlg    string            `yaml:"signing_alg"`
+	OfflineAccess bool              `yaml:"offline_access"`
+}
+
+// Client is an application registered at the target.
+type Client struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	RedirectURI  string `yaml:"redirect_uri"`
+	AuthMethod   string `yaml:"auth_method"` // client_secret_basic, client_secret_post, none
+	FirstParty   bool   `yaml:"first_party"`
+	// Grants are the API scopes this client may get with client credentials, by API alias.
+	Grants map[string][]string `yaml:"grants"`
+}
+
+// User can log in at the target.
+type User struct {
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	Subject  string   `yaml:"subject"`  // the sub the target gives this user, when known
+	Accounts []string `yaml:"accounts"` // accounts of the contacts API this user belongs to
+}
+
+// LoginSelectors find the login form.
+type LoginSelectors struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Submit   string `yaml:"submit"`
+	Error    string `yaml:"error"`
+}
+
+// ConsentSelectors find the consent form.
+type ConsentSelectors struct {
+	Page       string `yaml:"page"`        // present only on the consent page
+	ClientName string `yaml:"client_name"` // element whose text names the app
+	Scope      string `yaml:"scope"`       // one element per requested scope (text: its description)
+	Allow      string `yaml:"allow"`
+	Deny       string `yaml:"deny"`
+}
+
+// Selectors are CSS selectors of the target's pages.
+type Selectors struct {
+	Login   LoginSelectors   `yaml:"login"`
+	Consent ConsentSelectors `yaml:"consent"`
+}
+
+// Profile is a target.
+type Profile struct {
+	Name         string            `yaml:"name"`
+	Issuer       string            `yaml:"issuer"`
+	APIBaseURL   string            `yaml:"api_base_url"`
+	AccountClaim string            `yaml:"account_claim"`
+	Capabilities []string          `yaml:"capabilities"`
+	APIs         map[string]API    `yaml:"apis"`
+	Clients      map[string]Client `yaml:"clients"`
+	Users        map[string]User   `yaml:"users"`
+	Selectors    Selectors         `yaml:"selectors"`
+	AdminToken   string            `yaml:"admin_token"`
+}
+
+// DefaultSelectors are the reference server's pages.
+var DefaultSelectors = Selectors{
+	Login: LoginSelectors{Username: "#username", Password: "#password", Submit: "#login-submit", Error: "#login-error"},
+	Consent: ConsentSelectors{Page: "#consent-form", ClientName: "#client-name", Scope: "#consent-scopes li",
+		Allow: "#consent-allow", Deny: "#consent-deny"},
+}
+
+// Load reads and validates a profile file.
+func Load(path string) (*Profile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	p, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse decodes a profile strictly (unknown fields are errors), fills default selectors and validates.
+func Parse(b []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		if err.Error() == "EOF" {
+			return nil, errors.New("target: the profile is empty")
+		}
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	p.fillSelectors()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (p *Profile) fillSelectors() {
+	fill := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	l, c := &p.Selectors.Login, &p.Selectors.Consent
+	fill(&l.Username, DefaultSelectors.Login.Username)
+	fill(&l.Password, DefaultSelectors.Login.Password)
+	fill(&l.Submit, DefaultSelectors.Login.Submit)
+	fill(&l.Error, DefaultSelectors.Login.Error)
+	fill(&c.Page, DefaultSelectors.Consent.Page)
+	fill(&c.ClientName, DefaultSelectors.Consent.ClientName)
+	fill(&c.Scope, DefaultSelectors.Consent.Scope)
+	fill(&c.Allow, DefaultSelectors.Consent.Allow)
+	fill(&c.Deny, DefaultSelectors.Consent.Deny)
+}
+
+// Validate checks the profile and names every bad field.
+func (p *Profile) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	checkURL := func(field, v string, required bool) {
+		if v == "" {
+			if required {
+				bad(field, "is required")
+			}
+			return
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(field, "%q is not an http(s) URL", v)
+		}
+	}
+	checkURL("issuer", p.Issuer, true)
+	checkURL("api_base_url", p.APIBaseURL, false)
+	for i, c := range p.Capabilities {
+		if !slices.Contains(KnownCapabilities, c) {
+			bad(fmt.Sprintf("capabilities[%d]", i), "%q is not one of %s", c, strings.Join(KnownCapabilities, ", "))
+		}
+	}
+	for _, alias := range sortedKeys(p.APIs) {
+		if p.APIs[alias].Identifier == "" {
+			bad("apis."+alias+".identifier", "is required")
+		}
+	}
+	for _, alias := range sortedKeys(p.Clients) {
+		c, f := p.Clients[alias], "clients."+alias
+		if c.ClientID == "" {
+			bad(f+".client_id", "is required")
+		}
+		switch c.AuthMethod {
+		case "", "client_secret_basic", "client_secret_post":
+			if c.ClientSecret == "" && c.AuthMethod != "" {
+				bad(f+".client_secret", "is required for %s", c.AuthMethod)
+			}
+		case "none":
+		default:
+			bad(f+".auth_method", "%q is not client_secret_basic, client_secret_post or none", c.AuthMethod)
+		}
+		if u, err := url.Parse(c.RedirectURI); c.RedirectURI != "" && (err != nil || !u.IsAbs()) {
+			bad(f+".redirect_uri", "%q is not an absolute URI", c.RedirectURI)
+		}
+		for api := range c.Grants {
+			if _, ok := p.APIs[api]; !ok {
+				bad(f+".grants."+api, "no API has this alias")
+			}
+		}
+	}
+	for _, alias := range sortedKeys(p.Users) {
+		u := p.Users[alias]
+		if u.Username == "" || u.Password == "" {
+			bad("users."+alias, "username and password are required")
+		}
+	}
+	if p.Has(CapAdmin) && p.AdminToken == "" {
+		bad("admin_token", "is required with the admin capability")
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("target: %w", errors.Join(errs...))
+}
+
+// Has reports whether the target has a capability.
+func (p *Profile) Has(capability string) bool { return slices.Contains(p.Capabilities, capability) }
+
+// Client finds a client by alias or client_id.
+func (p *Profile) Client(name string) (Client, error) {
+	if c, ok := p.Clients[name]; ok {
+		return c, nil
+	}
+	for _, c := range p.Clients {
+		if c.ClientID == name {
+			return c, nil
+		}
+	}
+	return Client{}, fmt.Errorf("the target has no client %q (it has: %s)", name, strings.Join(sortedKeys(p.Clients), ", "))
+}
+
+// User finds a user by alias.
+func (p *Profile) User(alias string) (User, error) {
+	if u, ok := p.Users[alias]; ok {
+		return u, nil
+	}
+	return User{}, fmt.Errorf("the target has no user %q (it has: %s)", alias, strings.Join(sortedKeys(p.Users), ", "))
+}
+
+// API finds an API by alias or identifier.
+func (p *Profile) API(name string) (API, error) {
+	if a, ok := p.APIs[name]; ok {
+		return a, nil
+	}
+	for _, a := range p.APIs {
+		if a.Identifier == name {
+			return a, nil
+		}
+	}
+	return API{}, fmt.Errorf("the target has no API %q (it has: %s)", name, strings.Join(sortedKeys(p.APIs), ", "))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
