@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/oauth-harness/oauth-harness/fixtures"
@@ -13,6 +14,9 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
+
+// adminTokenEnv holds the admin token when --admin-token is not given: a flag shows in ps output.
+const adminTokenEnv = "OAUTH_HARNESS_ADMIN_TOKEN"
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -22,11 +26,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	issuer := fs.String("issuer", "", "issuer URL when behind a proxy (default: http://ADDR)")
 	logLevel := fs.String("log-level", "info", "debug (logs every request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	adminToken := fs.String("admin-token", "",
+		"bearer token of the admin API at "+oauth.PathAdmin+" (default $"+adminTokenEnv+"; empty: no admin API)")
+	registrationToken := fs.String("registration-token", "",
+		"initial access token that dynamic client registration requires (empty: open registration)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if *adminToken == "" {
+		// Read after parsing, not as the flag's default: -h would print the default, the token.
+		*adminToken = os.Getenv(adminTokenEnv)
 	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
@@ -41,9 +53,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return server.Run(ctx, server.Options{Tenant: cfg, Addr: *addr, Issuer: *issuer, Logger: log}, func(s *server.Server) {
-		fmt.Fprintf(stdout, "issuer:    %s\ndiscovery: %s\napi:       %s\nhealth:    http://%s/healthz\n",
-			s.IssuerURL(), s.IssuerURL()+oauth.PathOIDCDiscovery, s.APIBaseURL(), s.Addr())
+	opts := server.Options{Tenant: cfg, Addr: *addr, Issuer: *issuer, Logger: log,
+		AdminToken: *adminToken, RegistrationToken: *registrationToken}
+	return server.Run(ctx, opts, func(s *server.Server) {
+		fmt.Fprintf(stdout, "issuer:    %s\ndiscovery: %s\napi:       %s\nregister:  %s\n",
+			s.IssuerURL(), s.IssuerURL()+oauth.PathOIDCDiscovery, s.APIBaseURL(), s.IssuerURL()+oauth.PathRegister)
+		if opts.AdminToken != "" {
+			fmt.Fprintf(stdout, "admin:     %s (Authorization: Bearer <admin token>)\n", s.IssuerURL()+oauth.PathAdmin)
+		}
+		fmt.Fprintf(stdout, "health:    http://%s/healthz\n", s.Addr())
 	})
 }
 

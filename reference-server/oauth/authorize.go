@@ -27,16 +27,18 @@ const (
 // authRequest is a validated authorization request waiting for the user to log in or consent. It is
 // carried sealed in the req parameter of the login and consent pages (see sealed.go).
 type authRequest struct {
-	App         *tenant.Application
-	API         *tenant.API
-	RedirectURI string
-	State       string
-	Nonce       string
-	Scopes      []string // granted if the user agrees: requested scopes, offline_access dropped where not allowed
-	Challenge   string
-	Prompt      []string
-	MaxAge      int // -1 when absent
-	Expires     time.Time
+	App          *tenant.Application
+	API          *tenant.API
+	ResponseType string // responseCode or responseIDTokenToken
+	Fragment     bool   // answer in the fragment of the redirect URI, not its query
+	RedirectURI  string
+	State        string
+	Nonce        string
+	Scopes       []string // granted if the user agrees: requested scopes, offline_access dropped where not allowed
+	Challenge    string
+	Prompt       []string
+	MaxAge       int // -1 when absent
+	Expires      time.Time
 
 	// Filled in once the user has logged in during this request.
 	UserID   string
@@ -64,29 +66,41 @@ func authorizeParams(w http.ResponseWriter, r *http.Request) (url.Values, bool) 
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q, ok := authorizeParams(w, r)
 	if !ok {
-		p.errorPage(w, http.StatusBadRequest, "invalid_request", "The request body cannot be parsed.")
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "The request body cannot be parsed.")
 		return
 	}
 	for _, k := range []string{"client_id", "redirect_uri"} {
 		if len(q[k]) > 1 {
-			p.errorPage(w, http.StatusBadRequest, "invalid_request", "Parameter "+k+" is repeated.")
+			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "Parameter "+k+" is repeated.")
 			return
 		}
 	}
+	noteClient(r, q.Get("client_id"), "")
+	notePKCE(r, q.Get("code_challenge") != "")
+	noteScope(r, q.Get("scope"))
 	app := p.Tenant.Application(q.Get("client_id"))
 	if app == nil {
-		p.errorPage(w, http.StatusBadRequest, "invalid_client", "Unknown client_id.")
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_client", "Unknown client_id.")
 		return
 	}
 	redirectURI := q.Get("redirect_uri")
 	if redirectURI == "" || !app.HasRedirectURI(redirectURI) {
-		p.errorPage(w, http.StatusBadRequest, "invalid_request", "The redirect_uri is not registered for "+app.Name+".")
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect_uri is not registered for "+app.Name+".")
 		return
 	}
-	// From here errors go back to the client. The state is echoed even when too long to keep.
+	// From here errors go back to the client, in the fragment when the response would carry tokens.
+	// The state is echoed even when too long to keep.
 	ar := &authRequest{App: app, RedirectURI: redirectURI, State: q.Get("state"), Nonce: q.Get("nonce"),
-		MaxAge: -1, Expires: p.now().Add(pendingLifetime)}
-	if e := p.validateAuthorize(ar, q); e != nil {
+		MaxAge: -1, Expires: p.now().Add(pendingLifetime),
+		Fragment: carriesTokens(q.Get("response_type")) || q.Get("response_mode") == "fragment"}
+	e := p.validateAuthorize(ar, q)
+	switch ar.ResponseType {
+	case responseCode:
+		noteGrant(r, tenant.GrantAuthorizationCode)
+	case responseIDTokenToken:
+		noteGrant(r, tenant.GrantImplicit)
+	}
+	if e != nil {
 		p.redirectError(w, r, ar, e)
 		return
 	}
@@ -108,19 +122,17 @@ func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
 			return invalidRequest("parameter %s is longer than %d characters", k, maxAuthParam)
 		}
 	}
-	if rt := q.Get("response_type"); rt != "code" {
-		return oerr(0, "unsupported_response_type", "response_type %q is not supported; use code", rt)
+	if e := ar.setResponseType(q.Get("response_type"), q.Get("response_mode")); e != nil {
+		return e
 	}
 	switch {
 	case q.Has("request"):
 		return oerr(0, "request_not_supported", "request objects are not supported")
 	case q.Has("request_uri"):
 		return oerr(0, "request_uri_not_supported", "request_uri is not supported")
-	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
-		return invalidRequest("response_mode %q is not supported; use query", q.Get("response_mode"))
 	}
-	if !ar.App.AllowsGrant(tenant.GrantAuthorizationCode) {
-		return unauthorizedClient("the client is not allowed the authorization_code grant")
+	if ar.implicit() {
+		return p.validateImplicit(ar, q)
 	}
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch {
@@ -134,6 +146,11 @@ func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
 		return invalidRequest("code_challenge must be 43 to 128 unreserved characters")
 	}
 	ar.Challenge = challenge
+	return p.validateCommon(ar, q)
+}
+
+// validateCommon checks what the code and implicit flows share: prompt, max_age, audience and scope.
+func (p *Provider) validateCommon(ar *authRequest, q url.Values) *Error {
 	if pr := q.Get("prompt"); pr != "" {
 		ar.Prompt = strings.Fields(pr)
 		for _, v := range ar.Prompt {
@@ -210,6 +227,15 @@ func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *authReque
 		p.redirectTo(w, r, PathConsent, ar)
 		return
 	}
+	p.respond(w, r, ar)
+}
+
+// respond answers an authorization the user has given: a code, or the implicit flow's tokens.
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *authRequest) {
+	if ar.implicit() {
+		p.issueImplicit(w, r, ar)
+		return
+	}
 	p.issueCode(w, r, ar)
 }
 
@@ -249,6 +275,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar *authReq
 
 // redirectError sends an error back to the client's redirect URI, with state and iss.
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequest, e *Error) {
+	noteError(r, e.Code)
 	v := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		v.Set("error_description", e.Description)
@@ -263,7 +290,10 @@ func (p *Provider) redirectClient(w http.ResponseWriter, r *http.Request, ar *au
 	}
 	params.Set("iss", p.Issuer)
 	sep := "?"
-	if strings.Contains(ar.RedirectURI, "?") {
+	switch {
+	case ar.Fragment: // registered redirect URIs have no fragment (tenant validation)
+		sep = "#"
+	case strings.Contains(ar.RedirectURI, "?"):
 		sep = "&"
 	}
 	noStore(w)

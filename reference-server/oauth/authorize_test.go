@@ -109,6 +109,10 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 		{"response_type token", []func(url.Values){set("response_type", "token")}, "unsupported_response_type"},
 		{"response_type id_token", []func(url.Values){set("response_type", "id_token")}, "unsupported_response_type"},
 		{"response_type code id_token", []func(url.Values){set("response_type", "code id_token")}, "unsupported_response_type"},
+		{"response_type id_token token for a web app", []func(url.Values){set("response_type", "id_token token")}, "unauthorized_client"},
+		{"response_type id_token token for a PKCE SPA", []func(url.Values){spa, set("response_type", "token id_token")}, "unauthorized_client"},
+		{"response_type code for the implicit-only SPA", []func(url.Values){set("client_id", "contacts-legacy-spa",
+			"redirect_uri", "https://legacy.contacts.example/callback")}, "unauthorized_client"},
 		{"missing response_type", []func(url.Values){del("response_type")}, "unsupported_response_type"},
 		{"public client without code_challenge", []func(url.Values){spa, del("code_challenge", "code_challenge_method")}, "invalid_request"},
 		{"code_challenge_method plain", []func(url.Values){spa, set("code_challenge", oauth2.GenerateVerifier(), "code_challenge_method", "plain")}, "invalid_request"},
@@ -132,7 +136,15 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 		{"state too long", []func(url.Values){set("state", strings.Repeat("s", 2049))}, "invalid_request"},
 		{"request object", []func(url.Values){set("request", "eyJhbGciOiJub25lIn0.e30.")}, "request_not_supported"},
 		{"request_uri", []func(url.Values){set("request_uri", "https://cms.acme.example/req")}, "request_uri_not_supported"},
-		{"response_mode fragment", []func(url.Values){set("response_mode", "fragment")}, "invalid_request"},
+		{"response_mode form_post", []func(url.Values){set("response_mode", "form_post")}, "invalid_request"},
+		{"response_mode fragment carries the error too", []func(url.Values){set("response_mode", "fragment", "scope", "nope")}, "invalid_scope"},
+	}
+	// Response types that would carry tokens answer in the fragment, errors included (OAuth 2.0
+	// Multiple Response Type Encoding Practices §5), as does response_mode=fragment.
+	inFragment := map[string]bool{
+		"response_type token": true, "response_type id_token": true, "response_type code id_token": true,
+		"response_type id_token token for a web app": true, "response_type id_token token for a PKCE SPA": true,
+		"response_mode fragment carries the error too": true,
 	}
 	b := e.browser()
 	for _, c := range cases {
@@ -142,7 +154,7 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 				m(q)
 			}
 			p := b.in(t).get(e.authorizeURL(q))
-			got := e.in(t).redirectedTo(p, q.Get("redirect_uri"), q.Get("state"))
+			got := e.in(t).redirectParams(p, q.Get("redirect_uri"), q.Get("state"), inFragment[c.name])
 			if got.Get("error") != c.code || got.Has("code") {
 				t.Errorf("error %q (%s), code %q; want error %q and no code", got.Get("error"), got.Get("error_description"), got.Get("code"), c.code)
 			}

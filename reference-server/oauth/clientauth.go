@@ -13,13 +13,18 @@ import (
 // clientCredentials is what a request presented to authenticate its client (RFC 6749 §2.3).
 type clientCredentials struct {
 	id, secret string
-	method     string // tenant.AuthClientSecretBasic, AuthClientSecretPost or AuthNone
+	assertion  string // the client_assertion JWT of private_key_jwt
+	method     string // tenant.AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT or AuthNone
 }
 
 // parseClientCredentials reads the client's credentials from the Authorization header or the body,
 // refusing requests that use more than one method (RFC 6749 §2.3).
 func parseClientCredentials(r *http.Request, form url.Values) (clientCredentials, *Error) {
 	formID, formSecret := form.Get("client_id"), form.Get("client_secret")
+	assertionType, assertion := form.Get("client_assertion_type"), form.Get("client_assertion")
+	if assertionType != "" || assertion != "" {
+		return parseAssertionCredentials(r, formID, formSecret, assertionType, assertion)
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, _, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Basic") {
@@ -64,7 +69,12 @@ var dummySecretHash = sha256.Sum256([]byte("no such client"))
 // authenticateClient checks the credentials against the registered application. Failures are
 // all "client authentication failed": the endpoint does not reveal which clients exist or how they
 // authenticate.
-func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application, *Error) {
+func (p *Provider) authenticateClient(c *clientCredentials) (*tenant.Application, *Error) {
+	if c.method == tenant.AuthPrivateKeyJWT {
+		app, claimed, e := p.verifyClientAssertion(c.assertion, c.id)
+		c.id = claimed
+		return app, e
+	}
 	app := p.Tenant.Application(c.id)
 	ok := app != nil && app.TokenEndpointAuthMethod == c.method
 	switch {
@@ -81,6 +91,18 @@ func (p *Provider) authenticateClient(c clientCredentials) (*tenant.Application,
 		return nil, e
 	}
 	return app, nil
+}
+
+// authenticate reads and checks the client authentication of a back-channel request (token,
+// introspection, revocation), and notes in the request log who the client claimed to be and how.
+func (p *Provider) authenticate(r *http.Request, form url.Values) (*tenant.Application, *Error) {
+	creds, e := parseClientCredentials(r, form)
+	if e != nil {
+		return nil, e
+	}
+	app, e := p.authenticateClient(&creds)
+	noteClient(r, creds.id, creds.method)
+	return app, e
 }
 
 // secretMatches compares the secret's SHA-256 with the stored digest in constant time.

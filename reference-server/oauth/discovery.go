@@ -14,6 +14,8 @@ type Metadata struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
@@ -22,6 +24,11 @@ type Metadata struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionAuthSigningAlgs      []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
+	RevocationAuthMethods             []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationAuthSigningAlgs         []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
@@ -47,19 +54,32 @@ func (p *Provider) Metadata() Metadata {
 		}
 	}
 	slices.Sort(algs)
+	// Introspection is for confidential clients only; revocation takes public clients too.
+	confidential := []string{tenant.AuthClientSecretBasic, tenant.AuthClientSecretPost, tenant.AuthPrivateKeyJWT}
+	assertionAlgs := make([]string, len(AssertionAlgs))
+	for i, a := range AssertionAlgs {
+		assertionAlgs[i] = string(a)
+	}
 	return Metadata{
 		Issuer:                            p.Issuer,
 		AuthorizationEndpoint:             p.URL(PathAuthorize),
 		TokenEndpoint:                     p.URL(PathToken),
 		UserinfoEndpoint:                  p.URL(PathUserInfo),
+		IntrospectionEndpoint:             p.URL(PathIntrospect),
+		RevocationEndpoint:                p.URL(PathRevoke),
 		JWKSURI:                           p.URL(PathJWKS),
 		ScopesSupported:                   scopes,
-		ResponseTypesSupported:            []string{"code"},
-		ResponseModesSupported:            []string{"query"},
-		GrantTypesSupported:               SupportedGrantTypes(),
+		ResponseTypesSupported:            ResponseTypes(),
+		ResponseModesSupported:            []string{"query", "fragment"},
+		GrantTypesSupported:               append(SupportedGrantTypes(), tenant.GrantImplicit),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
-		TokenEndpointAuthMethodsSupported: []string{tenant.AuthClientSecretBasic, tenant.AuthClientSecretPost, tenant.AuthNone},
+		TokenEndpointAuthMethodsSupported: append(slices.Clone(confidential), tenant.AuthNone),
+		TokenEndpointAuthSigningAlgs:      assertionAlgs,
+		IntrospectionAuthMethods:          confidential,
+		IntrospectionAuthSigningAlgs:      assertionAlgs,
+		RevocationAuthMethods:             append(slices.Clone(confidential), tenant.AuthNone),
+		RevocationAuthSigningAlgs:         assertionAlgs,
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "name", "email", "email_verified"},
 		PromptValuesSupported:             []string{"none", "login", "consent"},

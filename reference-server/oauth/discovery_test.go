@@ -53,29 +53,35 @@ func TestDiscoveryDocuments(t *testing.T) {
 			for name, want := range map[string]string{
 				"authorization_endpoint": oauth.PathAuthorize, "token_endpoint": oauth.PathToken,
 				"userinfo_endpoint": oauth.PathUserInfo, "jwks_uri": oauth.PathJWKS,
+				"introspection_endpoint": oauth.PathIntrospect, "revocation_endpoint": oauth.PathRevoke,
 			} {
 				if raw[name] != e.url(want) {
 					t.Errorf("%s = %v, want %s", name, raw[name], e.url(want))
 				}
 			}
 			checkEndpointsAnswer(t, md)
-			if got, want := slices.Sorted(slices.Values(md.GrantTypesSupported)),
-				[]string{"authorization_code", "client_credentials", "refresh_token"}; !slices.Equal(got, want) {
-				t.Errorf("grant_types_supported = %v, want exactly %v", got, want)
-			}
-			for field, got := range map[string][]string{
-				"response_types_supported":              md.ResponseTypesSupported,
-				"code_challenge_methods_supported":      md.CodeChallengeMethodsSupported,
-				"id_token_signing_alg_values_supported": md.IDTokenSigningAlgValuesSupported,
+			confidential := []string{"client_secret_basic", "client_secret_post", "private_key_jwt"}
+			assertionAlgs := []string{"EdDSA", "ES256", "PS256", "RS256"}
+			for field, c := range map[string]struct{ got, want []string }{
+				"grant_types_supported":                                    {md.GrantTypesSupported, []string{"authorization_code", "client_credentials", "implicit", "password", "refresh_token"}},
+				"response_types_supported":                                 {md.ResponseTypesSupported, []string{"code", "id_token token"}},
+				"response_modes_supported":                                 {md.ResponseModesSupported, []string{"fragment", "query"}},
+				"code_challenge_methods_supported":                         {md.CodeChallengeMethodsSupported, []string{"S256"}},
+				"id_token_signing_alg_values_supported":                    {md.IDTokenSigningAlgValuesSupported, []string{"RS256"}},
+				"token_endpoint_auth_methods_supported":                    {md.TokenEndpointAuthMethodsSupported, append([]string{"none"}, confidential...)},
+				"introspection_endpoint_auth_methods_supported":            {md.IntrospectionAuthMethods, confidential},
+				"revocation_endpoint_auth_methods_supported":               {md.RevocationAuthMethods, append([]string{"none"}, confidential...)},
+				"token_endpoint_auth_signing_alg_values_supported":         {md.TokenEndpointAuthSigningAlgs, assertionAlgs},
+				"introspection_endpoint_auth_signing_alg_values_supported": {md.IntrospectionAuthSigningAlgs, assertionAlgs},
+				"revocation_endpoint_auth_signing_alg_values_supported":    {md.RevocationAuthSigningAlgs, assertionAlgs},
 			} {
-				if len(got) != 1 {
-					t.Errorf("%s = %v, want one value", field, got)
+				if got := slices.Sorted(slices.Values(c.got)); !slices.Equal(got, slices.Sorted(slices.Values(c.want))) {
+					t.Errorf("%s = %v, want exactly %v", field, c.got, c.want)
 				}
 			}
-			if md.ResponseTypesSupported[0] != "code" || md.CodeChallengeMethodsSupported[0] != "S256" ||
-				md.IDTokenSigningAlgValuesSupported[0] != "RS256" {
-				t.Errorf("response types %v, PKCE methods %v, ID token algs %v; want code, S256, RS256",
-					md.ResponseTypesSupported, md.CodeChallengeMethodsSupported, md.IDTokenSigningAlgValuesSupported)
+			// Registration is mounted (and advertised) by package server, not here.
+			if b, _ := json.Marshal(e.srv.Provider.Metadata()); strings.Contains(string(b), "registration_endpoint") {
+				t.Error("package oauth advertises registration_endpoint")
 			}
 			if !md.AuthorizationResponseIssParameter {
 				t.Error("authorization_response_iss_parameter_supported is false, but the server sends iss")
@@ -84,10 +90,6 @@ func TestDiscoveryDocuments(t *testing.T) {
 				if !slices.Contains(md.ScopesSupported, s) {
 					t.Errorf("scopes_supported %v lacks %s", md.ScopesSupported, s)
 				}
-			}
-			if got := slices.Sorted(slices.Values(md.TokenEndpointAuthMethodsSupported)); !slices.Equal(got,
-				[]string{"client_secret_basic", "client_secret_post", "none"}) {
-				t.Errorf("token_endpoint_auth_methods_supported = %v", got)
 			}
 		})
 	}
@@ -109,6 +111,10 @@ func checkEndpointsAnswer(t *testing.T, md oauth.Metadata) {
 		{"token_endpoint empty POST", http.MethodPost, md.TokenEndpoint, http.StatusBadRequest, "application/json"},
 		{"userinfo_endpoint without token", http.MethodGet, md.UserinfoEndpoint, http.StatusUnauthorized, "application/json"},
 		{"jwks_uri", http.MethodGet, md.JWKSURI, http.StatusOK, "application/jwk-set+json"},
+		{"introspection_endpoint by GET", http.MethodGet, md.IntrospectionEndpoint, http.StatusMethodNotAllowed, "application/json"},
+		{"introspection_endpoint empty POST", http.MethodPost, md.IntrospectionEndpoint, http.StatusBadRequest, "application/json"},
+		{"revocation_endpoint by GET", http.MethodGet, md.RevocationEndpoint, http.StatusMethodNotAllowed, "application/json"},
+		{"revocation_endpoint empty POST", http.MethodPost, md.RevocationEndpoint, http.StatusBadRequest, "application/json"},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest(c.method, c.url, nil)
@@ -161,9 +167,9 @@ func TestJWKS(t *testing.T) {
 	}
 }
 
-// TestAdvertisedGrantTypesAreExactlyThoseThatWork runs each advertised grant, and checks that grants
-// the server does not advertise are refused as unsupported (the tenant lets ops-console use the
-// password grant, but the server does not implement it).
+// TestAdvertisedGrantTypesAreExactlyThoseThatWork runs each advertised grant (implicit at the
+// authorization endpoint, the others at the token endpoint), and checks that grants the server does
+// not advertise are refused as unsupported.
 func TestAdvertisedGrantTypesAreExactlyThoseThatWork(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, server.Options{})
@@ -178,6 +184,11 @@ func TestAdvertisedGrantTypesAreExactlyThoseThatWork(t *testing.T) {
 	cc := clientcredentials.Config{ClientID: "acme-sync", ClientSecret: e.creds.Clients["acme-sync"], TokenURL: md.TokenEndpoint}
 	ccTok, err := cc.Token(e.ctx)
 	works["client_credentials"] = err == nil && ccTok.AccessToken != ""
+	paul := e.user("paul")
+	pwTok, err := e.config("ops-console", "read:contacts").PasswordCredentialsToken(e.ctx, paul.Email, paul.Password)
+	works["password"] = err == nil && pwTok.AccessToken != ""
+	q := implicitQuery()
+	works["implicit"] = e.redirectedToFragment(e.loggedIn("paul").get(e.authorizeURL(q)), legacyCallback, q.Get("state")).Get("access_token") != ""
 	for _, g := range md.GrantTypesSupported {
 		if !works[g] {
 			t.Errorf("grant type %q is advertised but does not work", g)
@@ -193,8 +204,8 @@ func TestAdvertisedGrantTypesAreExactlyThoseThatWork(t *testing.T) {
 		grant, client string
 		extra         url.Values
 	}{
-		{"password", "ops-console", url.Values{"username": {e.user("paul").Email}, "password": {e.user("paul").Password}}},
-		{"implicit", "contacts-web", nil},
+		// implicit is a flow of the authorization endpoint, never a token-endpoint grant.
+		{"implicit", "contacts-legacy-spa", nil},
 		{"urn:ietf:params:oauth:grant-type:device_code", "contacts-mobile", url.Values{"device_code": {"x"}}},
 		{"urn:ietf:params:oauth:grant-type:token-exchange", "acme-sync", url.Values{"subject_token": {ccTok.AccessToken}}},
 		{"urn:ietf:params:oauth:grant-type:jwt-bearer", "acme-sync", url.Values{"assertion": {ccTok.AccessToken}}},
@@ -210,5 +221,49 @@ func TestAdvertisedGrantTypesAreExactlyThoseThatWork(t *testing.T) {
 			t.Errorf("grant %q (not advertised) issued tokens", c.grant)
 		}
 		expectError(t, r, http.StatusBadRequest, "unsupported_grant_type")
+	}
+}
+
+// TestAdvertisedAuthMethodsWork: every advertised client authentication method authenticates a
+// client at the token, introspection and revocation endpoints that advertise it.
+func TestAdvertisedAuthMethodsWork(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, server.Options{})
+	var md oauth.Metadata
+	getJSON(t, e.url(oauth.PathOIDCDiscovery), &md)
+	// A client registered with each method, and a token of that client to introspect and revoke.
+	clients := map[string]string{"client_secret_basic": "acme-sync", "client_secret_post": "contacts-importer",
+		"private_key_jwt": bot, "none": "contacts-mobile"}
+	tokenOf := func(t *testing.T, client string) string {
+		if client == "contacts-mobile" {
+			return e.in(t).tokens(e.loggedIn("paul"), e.flow(client, "read:contacts"), "").AccessToken
+		}
+		return e.ccToken(t, client, contactsAPI)
+	}
+	for _, ep := range []struct {
+		path    string
+		methods []string
+	}{
+		{oauth.PathToken, md.TokenEndpointAuthMethodsSupported},
+		{oauth.PathIntrospect, md.IntrospectionAuthMethods},
+		{oauth.PathRevoke, md.RevocationAuthMethods},
+	} {
+		for _, m := range ep.methods {
+			t.Run(ep.path+" "+m, func(t *testing.T) {
+				client := clients[m]
+				if client == "" {
+					t.Fatalf("no client of the tenant uses %s", m)
+				}
+				tok := tokenOf(t, client)
+				if ep.path == oauth.PathToken {
+					return // tokenOf authenticated at the token endpoint with the client's method
+				}
+				form, opts := e.in(t).clientAuth(client)
+				form.Set("token", tok)
+				if r := e.in(t).postTo(ep.path, form, opts...); r.Status != http.StatusOK {
+					t.Errorf("%s with %s: %d %s", ep.path, m, r.Status, r.Raw)
+				}
+			})
+		}
 	}
 }

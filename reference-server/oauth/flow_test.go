@@ -198,18 +198,39 @@ func (e *env) callback(f *flow, p *page) url.Values {
 // redirectedTo checks that p redirects to redirectURI with state and iss, and returns its query.
 func (e *env) redirectedTo(p *page, redirectURI, state string) url.Values {
 	e.t.Helper()
+	return e.redirectParams(p, redirectURI, state, false)
+}
+
+// redirectedToFragment is redirectedTo for responses in the fragment (implicit flow, response_mode
+// fragment): the parameters must be there and the query must be empty.
+func (e *env) redirectedToFragment(p *page, redirectURI, state string) url.Values {
+	e.t.Helper()
+	return e.redirectParams(p, redirectURI, state, true)
+}
+
+func (e *env) redirectParams(p *page, redirectURI, state string, fragment bool) url.Values {
+	e.t.Helper()
 	loc := p.Header.Get("Location")
 	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
 		e.t.Fatalf("want a redirect to %s, got %d %s %s", redirectURI, p.Status, p.kind(), p.snippet())
 	}
-	if !strings.HasPrefix(loc, redirectURI+"?") {
-		e.t.Fatalf("redirect to %q, want %s?...", loc, redirectURI)
+	sep := "?"
+	if fragment {
+		sep = "#"
+	}
+	if !strings.HasPrefix(loc, redirectURI+sep) {
+		e.t.Fatalf("redirect to %q, want %s%s...", loc, redirectURI, sep)
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
 		e.t.Fatalf("parse Location %q: %v", loc, err)
 	}
 	q := u.Query()
+	if fragment {
+		if q, err = url.ParseQuery(u.EscapedFragment()); err != nil {
+			e.t.Fatalf("parse the fragment of %q: %v", loc, err)
+		}
+	}
 	if got := q.Get("state"); got != state {
 		e.t.Errorf("state = %q, want %q", got, state)
 	}

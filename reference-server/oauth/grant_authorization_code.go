@@ -1,10 +1,10 @@
 package oauth
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"net/http"
 	"net/url"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
@@ -12,7 +12,7 @@ import (
 
 // grantAuthorizationCode redeems a code (RFC 6749 §4.1.3) once, for the client it was issued to,
 // with the same redirect_uri and the PKCE verifier of its challenge (RFC 7636 §4.6).
-func (p *Provider) grantAuthorizationCode(_ context.Context, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
+func (p *Provider) grantAuthorizationCode(_ *http.Request, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
 	code := form.Get("code")
 	if code == "" {
 		return nil, invalidRequest("code is required")

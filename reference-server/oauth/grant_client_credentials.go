@@ -1,7 +1,7 @@
 package oauth
 
 import (
-	"context"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,7 +11,7 @@ import (
 
 // grantClientCredentials issues a token to an application acting for itself (RFC 6749 §4.4): only
 // for an API it holds a client grant for, with the requested scopes cut to that grant.
-func (p *Provider) grantClientCredentials(_ context.Context, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
+func (p *Provider) grantClientCredentials(_ *http.Request, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
 	api, e := p.resolveAudience(form.Get("audience"), form.Get("resource"))
 	if e != nil {
 		return nil, e

@@ -1,7 +1,7 @@
 package oauth
 
 import (
-	"context"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,7 +12,7 @@ import (
 
 // grantRefreshToken exchanges a refresh token (RFC 6749 §6) for new tokens, rotating the refresh
 // token every time; a rotated token presented again revokes its whole family (RFC 9700 §4.14.2).
-func (p *Provider) grantRefreshToken(_ context.Context, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
+func (p *Provider) grantRefreshToken(_ *http.Request, app *tenant.Application, form url.Values) (*TokenResponse, *Error) {
 	rt := form.Get("refresh_token")
 	if rt == "" {
 		return nil, invalidRequest("refresh_token is required")

@@ -42,7 +42,7 @@ func (p *Provider) interaction(w http.ResponseWriter, r *http.Request) (*authReq
 	req := r.FormValue("req")
 	ar, err := p.unseal(req)
 	if err != nil {
-		p.errorPage(w, http.StatusBadRequest, "invalid_request",
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request",
 			"This login request is unknown or has expired. Go back to the application and start again.")
 		return nil, ""
 	}
@@ -70,7 +70,7 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.checkCSRF(r, req, purposeLogin) {
-		p.errorPage(w, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
+		p.errorPage(w, r, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
 		return
 	}
 	email := r.PostFormValue("username")
@@ -135,17 +135,17 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.checkCSRF(r, req, purposeConsent) || !p.sameUser(r, ar) {
-		p.errorPage(w, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
+		p.errorPage(w, r, http.StatusForbidden, "invalid_request", "The form has expired or was not sent by this browser. Start again.")
 		return
 	}
 	switch r.PostFormValue("decision") {
 	case "allow":
 		p.Store.GrantConsent(ar.UserID, ar.App.ClientID, ar.API.Identifier, ar.Scopes)
-		p.issueCode(w, r, ar)
+		p.respond(w, r, ar)
 	case "deny":
 		p.redirectError(w, r, ar, oerr(0, "access_denied", "the user denied the request"))
 	default:
-		p.errorPage(w, http.StatusBadRequest, "invalid_request", "Choose Allow or Deny.")
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "Choose Allow or Deny.")
 	}
 }
 

@@ -39,6 +39,7 @@ func (p *Provider) render(w http.ResponseWriter, status int, name string, data a
 }
 
 // errorPage shows an error to the user without redirecting anywhere.
-func (p *Provider) errorPage(w http.ResponseWriter, status int, code, desc string) {
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, code, desc string) {
+	noteError(r, code)
 	p.render(w, status, "error.html", map[string]string{"Title": "Error", "Code": code, "Description": desc})
 }

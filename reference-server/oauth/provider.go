@@ -1,5 +1,6 @@
 // Package oauth is the reference authorization server's HTTP surface: discovery, JWKS, the
-// authorization endpoint with its login and consent pages, the token endpoint and userinfo.
+// authorization endpoint with its login and consent pages, the token endpoint, introspection,
+// revocation and userinfo.
 package oauth
 
 import (
@@ -63,7 +64,8 @@ type Provider struct {
 	secure     bool        // cookies get Secure when the issuer is https
 	sealer     cipher.AEAD // seals authorization requests carried through the login and consent pages
 	throttle   *loginThrottle
-	userInfo   *userInfoValidators
+	userInfo   *accessTokenValidators // asymmetric APIs only
+	ownTokens  *accessTokenValidators // every API, HS256 included: for introspection and revocation
 	discovery  []byte
 	issuerPath string
 }
@@ -101,7 +103,8 @@ func New(cfg Config) (*Provider, error) {
 	if p.sealer, err = newSealer(); err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
-	p.userInfo = newUserInfoValidators(p)
+	p.userInfo = newAccessTokenValidators(p, false)
+	p.ownTokens = newAccessTokenValidators(p, true)
 	return p, nil
 }
 
@@ -122,4 +125,6 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+at(PathConsent), p.handleConsent)
 	mux.HandleFunc(at(PathToken), p.serveToken)
 	mux.HandleFunc(at(PathUserInfo), p.serveUserInfo)
+	mux.HandleFunc(at(PathIntrospect), p.serveIntrospect)
+	mux.HandleFunc(at(PathRevoke), p.serveRevoke)
 }

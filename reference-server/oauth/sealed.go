@@ -15,23 +15,25 @@ import (
 // an unauthenticated client can then make the server hold nothing, however many /authorize
 // requests it sends.
 
-// sealAAD versions the sealed format.
-var sealAAD = []byte("oauth-harness authorize v1")
+// sealAAD versions the sealed format (v2 added the response type and mode).
+var sealAAD = []byte("oauth-harness authorize v2")
 
 // sealedRequest is the wire form of an authRequest.
 type sealedRequest struct {
-	ClientID    string   `json:"c"`
-	RedirectURI string   `json:"r"`
-	Audience    string   `json:"a"`
-	State       string   `json:"s,omitempty"`
-	Nonce       string   `json:"n,omitempty"`
-	Scopes      []string `json:"sc,omitempty"`
-	Challenge   string   `json:"pk,omitempty"`
-	Prompt      []string `json:"p,omitempty"`
-	MaxAge      int      `json:"m"`
-	Expires     int64    `json:"e"`
-	UserID      string   `json:"u,omitempty"`
-	AuthTime    int64    `json:"t,omitempty"`
+	ClientID     string   `json:"c"`
+	ResponseType string   `json:"rt"`
+	Fragment     bool     `json:"f,omitempty"`
+	RedirectURI  string   `json:"r"`
+	Audience     string   `json:"a"`
+	State        string   `json:"s,omitempty"`
+	Nonce        string   `json:"n,omitempty"`
+	Scopes       []string `json:"sc,omitempty"`
+	Challenge    string   `json:"pk,omitempty"`
+	Prompt       []string `json:"p,omitempty"`
+	MaxAge       int      `json:"m"`
+	Expires      int64    `json:"e"`
+	UserID       string   `json:"u,omitempty"`
+	AuthTime     int64    `json:"t,omitempty"`
 }
 
 func newSealer() (cipher.AEAD, error) {
@@ -47,7 +49,7 @@ func newSealer() (cipher.AEAD, error) {
 // seal encodes ar for the req parameter.
 func (p *Provider) seal(ar *authRequest) string {
 	b, _ := json.Marshal(sealedRequest{
-		ClientID: ar.App.ClientID, RedirectURI: ar.RedirectURI, Audience: ar.API.Identifier, State: ar.State,
+		ClientID: ar.App.ClientID, ResponseType: ar.ResponseType, Fragment: ar.Fragment, RedirectURI: ar.RedirectURI, Audience: ar.API.Identifier, State: ar.State,
 		Nonce: ar.Nonce, Scopes: ar.Scopes, Challenge: ar.Challenge, Prompt: ar.Prompt, MaxAge: ar.MaxAge,
 		Expires: ar.Expires.Unix(), UserID: ar.UserID, AuthTime: ar.AuthTime.Unix(),
 	})
@@ -75,10 +77,12 @@ func (p *Provider) unseal(s string) (*authRequest, error) {
 	}
 	expires := time.Unix(sr.Expires, 0)
 	app, api := p.Tenant.Application(sr.ClientID), p.Tenant.API(sr.Audience)
-	if p.now().After(expires) || app == nil || api == nil || !app.HasRedirectURI(sr.RedirectURI) {
+	// The tenant may have changed since: the client must still be allowed this flow and redirect URI.
+	if p.now().After(expires) || app == nil || api == nil || !app.HasRedirectURI(sr.RedirectURI) ||
+		!allowsResponseType(app, sr.ResponseType) {
 		return nil, errBadRequest
 	}
-	ar := &authRequest{App: app, API: api, RedirectURI: sr.RedirectURI, State: sr.State, Nonce: sr.Nonce,
+	ar := &authRequest{App: app, API: api, ResponseType: sr.ResponseType, Fragment: sr.Fragment, RedirectURI: sr.RedirectURI, State: sr.State, Nonce: sr.Nonce,
 		Scopes: sr.Scopes, Challenge: sr.Challenge, Prompt: sr.Prompt, MaxAge: sr.MaxAge, Expires: expires,
 		UserID: sr.UserID}
 	if sr.UserID != "" {

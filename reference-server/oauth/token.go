@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,13 +17,14 @@ import (
 const maxTokenRequestBytes = 64 << 10
 
 // grantHandler handles one grant type once the client is authenticated: parse, validate, respond.
-type grantHandler func(p *Provider, ctx context.Context, app *tenant.Application, form url.Values) (*TokenResponse, *Error)
+type grantHandler func(p *Provider, r *http.Request, app *tenant.Application, form url.Values) (*TokenResponse, *Error)
 
 // grants dispatches on grant_type; method expressions keep the table checked by the compiler.
 var grants = map[string]grantHandler{
 	tenant.GrantAuthorizationCode: (*Provider).grantAuthorizationCode,
 	tenant.GrantRefreshToken:      (*Provider).grantRefreshToken,
 	tenant.GrantClientCredentials: (*Provider).grantClientCredentials,
+	tenant.GrantPassword:          (*Provider).grantPassword,
 }
 
 // SupportedGrantTypes lists the grant types the token endpoint implements, for discovery.
@@ -50,46 +50,59 @@ type TokenResponse struct {
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, oerr(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST"))
+		replyError(w, r, oerr(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST"))
 		return
 	}
 	form, e := ParseTokenRequest(w, r)
 	if e != nil {
-		writeError(w, e)
-		return
-	}
-	creds, e := parseClientCredentials(r, form)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	app, e := p.authenticateClient(creds)
-	if e != nil {
-		writeError(w, e)
+		replyError(w, r, e)
 		return
 	}
 	gt := form.Get("grant_type")
+	noteGrant(r, gt)
+	noteScope(r, form.Get("scope"))
+	if gt == tenant.GrantAuthorizationCode {
+		notePKCE(r, form.Get("code_verifier") != "")
+	}
+	app, e := p.authenticate(r, form)
+	if e != nil {
+		replyError(w, r, e)
+		return
+	}
 	handle, ok := grants[gt]
 	if !ok {
-		writeError(w, oerr(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", gt))
+		replyError(w, r, oerr(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", gt))
 		return
 	}
 	if !app.AllowsGrant(gt) {
-		writeError(w, unauthorizedClient("the client is not allowed the %s grant", gt))
+		replyError(w, r, unauthorizedClient("the client is not allowed the %s grant", gt))
 		return
 	}
-	resp, e := handle(p, r.Context(), app, form)
+	resp, e := handle(p, r, app, form)
 	if e != nil {
-		writeError(w, e)
+		replyError(w, r, e)
 		return
 	}
+	noteScope(r, resp.Scope)
 	noStore(w)
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// ParseTokenRequest reads a token request body: form-encoded, bounded, each parameter at most once
-// (RFC 6749 §3.2), grant_type present.
+// ParseTokenRequest reads a token request body (see parseForm) and requires grant_type.
 func ParseTokenRequest(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	form, e := parseForm(w, r)
+	if e != nil {
+		return nil, e
+	}
+	if form.Get("grant_type") == "" {
+		return nil, invalidRequest("grant_type is required")
+	}
+	return form, nil
+}
+
+// parseForm reads the body of a back-channel request: form-encoded, bounded, each parameter at most
+// once (RFC 6749 §3.2).
+func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("the body must be application/x-www-form-urlencoded")
@@ -103,9 +116,6 @@ func ParseTokenRequest(w http.ResponseWriter, r *http.Request) (url.Values, *Err
 		if len(v) > 1 {
 			return nil, invalidRequest("parameter %q is repeated", k)
 		}
-	}
-	if form.Get("grant_type") == "" {
-		return nil, invalidRequest("grant_type is required")
 	}
 	return form, nil
 }

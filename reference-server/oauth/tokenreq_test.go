@@ -88,6 +88,9 @@ func (e *env) clientAuth(clientID string) (url.Values, []reqOpt) {
 	case tenant.AuthClientSecretPost:
 		form.Set("client_id", clientID)
 		form.Set("client_secret", e.creds.Clients[clientID])
+	case tenant.AuthPrivateKeyJWT:
+		form.Set("client_assertion_type", oauth.AssertionTypeJWTBearer)
+		form.Set("client_assertion", e.assertion(e.t, clientID, nil))
 	default:
 		form.Set("client_id", clientID)
 	}

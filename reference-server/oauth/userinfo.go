@@ -25,40 +25,47 @@ func (s KeyringSource) Key(_ context.Context, kid string) (*jose.JSONWebKey, err
 	return nil, errors.New("no key with kid " + kid)
 }
 
-// userInfoValidators holds one validator per API: userinfo accepts an access token for any API of
-// this tenant, checked exactly as that API would check it.
-type userInfoValidators struct {
-	p  *Provider
-	mu sync.Mutex
-	v  map[string]*bearer.Validator // by API identifier + alg + secret
+// accessTokenValidators hold one validator per API: an access token of any API of this tenant is
+// checked exactly as that API would check it.
+type accessTokenValidators struct {
+	p *Provider
+	// hmac admits HS256 APIs, verified with their shared secret. Userinfo leaves it off: an HS256 secret
+	// is shared with a resource server, which could otherwise mint tokens that userinfo trusts (RFC 8725
+	// §3.5). Introspection turns it on: its caller is such a resource server, asking about a token.
+	hmac bool
+	algs []jose.SignatureAlgorithm
+	mu   sync.Mutex
+	v    map[string]*bearer.Validator // by API identifier + alg + secret
 }
 
-func newUserInfoValidators(p *Provider) *userInfoValidators {
-	return &userInfoValidators{p: p, v: map[string]*bearer.Validator{}}
+func newAccessTokenValidators(p *Provider, hmac bool) *accessTokenValidators {
+	algs := []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA}
+	if hmac {
+		algs = append(algs, jose.HS256)
+	}
+	return &accessTokenValidators{p: p, hmac: hmac, algs: algs, v: map[string]*bearer.Validator{}}
 }
 
-func (u *userInfoValidators) forAPI(api *tenant.API) *bearer.Validator {
-	key := api.Identifier + "\x00" + api.SigningAlg
+func (u *accessTokenValidators) forAPI(api *tenant.API) *bearer.Validator {
+	key := api.Identifier + "\x00" + api.SigningAlg + "\x00" + api.SigningSecret
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if v := u.v[key]; v != nil {
 		return v
 	}
-	// Only the server's own asymmetric keys: an HS256 secret is shared with a resource server, which
-	// could otherwise mint tokens that userinfo trusts (RFC 8725 §3.5).
 	v := &bearer.Validator{Issuer: u.p.Issuer, Audience: api.Identifier,
 		Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)},
 		Keys:       KeyringSource{u.p.Keys}, Denied: u.p.Store.Denied, Now: u.p.now}
+	if api.SigningAlg == tenant.HS256 {
+		v.HMACSecret = []byte(api.SigningSecret)
+	}
 	u.v[key] = v
 	return v
 }
 
-// userInfoAlgs are the algorithms of the keyring; HS256 tokens are not accepted at userinfo.
-var userInfoAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA}
-
 // validate routes the token to its API's validator by its (not yet trusted) audience, then checks it fully.
-func (u *userInfoValidators) validate(ctx context.Context, raw string) (*bearer.Claims, *bearer.Error) {
-	tok, err := jwt.ParseSigned(raw, userInfoAlgs)
+func (u *accessTokenValidators) validate(ctx context.Context, raw string) (*bearer.Claims, *bearer.Error) {
+	tok, err := jwt.ParseSigned(raw, u.algs)
 	if err != nil {
 		return nil, &bearer.Error{Code: "invalid_token", Description: "malformed token", Status: http.StatusUnauthorized}
 	}
@@ -67,7 +74,7 @@ func (u *userInfoValidators) validate(ctx context.Context, raw string) (*bearer.
 		return nil, &bearer.Error{Code: "invalid_token", Description: "malformed claims", Status: http.StatusUnauthorized}
 	}
 	for _, aud := range c.Audience {
-		if api := u.p.Tenant.API(aud); api != nil && api.SigningAlg != tenant.HS256 {
+		if api := u.p.Tenant.API(aud); api != nil && (u.hmac || api.SigningAlg != tenant.HS256) {
 			claims, err := u.forAPI(api).Validate(ctx, raw)
 			if err != nil {
 				return nil, bearer.AsError(err)

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/admin"
 	"github.com/oauth-harness/oauth-harness/reference-server/bearer"
 	"github.com/oauth-harness/oauth-harness/reference-server/contacts"
 	"github.com/oauth-harness/oauth-harness/reference-server/keys"
 	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
+	"github.com/oauth-harness/oauth-harness/reference-server/registration"
+	"github.com/oauth-harness/oauth-harness/reference-server/requestlog"
 	"github.com/oauth-harness/oauth-harness/reference-server/store"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
@@ -43,6 +46,15 @@ type Options struct {
 	Keys   *keys.Keyring
 	Logger *slog.Logger
 	Now    func() time.Time
+	// AdminToken turns on the admin API at oauth.PathAdmin (requests carry it as a bearer token);
+	// when empty the admin API is not mounted.
+	AdminToken string
+	// RegistrationToken is the initial access token dynamic client registration requires (RFC 7591
+	// §3); when empty, registration is open.
+	RegistrationToken string
+	// JWKSRefresh is how often at most the contacts API fetches the JWKS again on meeting an unknown
+	// kid; bearer.DefaultMinRefresh when zero. Tests of key rotation shorten it.
+	JWKSRefresh time.Duration
 }
 
 // Server is a running reference server.
@@ -50,6 +62,9 @@ type Server struct {
 	Provider *oauth.Provider
 	Store    *store.Store
 	Tenant   *tenant.Tenant
+	// Requests records the requests to the OAuth endpoints, registration and the contacts API; the
+	// admin API serves it.
+	Requests *requestlog.Log
 
 	issuer  string
 	apiBase string
@@ -129,26 +144,23 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 	issuerPath := strings.TrimSuffix(u.Path, "/")
 	mux := http.NewServeMux()
 	p.Register(mux)
-	if issuerPath != "" {
-		// RFC 8414 §3.1: for an issuer with a path, the metadata is at the host's well-known URI with
-		// the issuer's path after it (oauth serves the path-appended form, as OIDC Discovery does).
-		mux.HandleFunc("GET "+oauth.PathOAuthDiscovery+issuerPath, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Cache-Control", "public, max-age=300")
-			_ = json.NewEncoder(w).Encode(p.Metadata())
-		})
-	}
+	registration.New(registration.Config{Tenant: t, Store: st, Endpoint: p.URL(oauth.PathRegister),
+		InitialAccessToken: opts.RegistrationToken, Now: opts.Now}).Register(mux, issuerPath+oauth.PathRegister)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	s := &Server{Provider: p, Store: st, Tenant: t, issuer: issuer, ln: ln, done: make(chan error, 1)}
+	s := &Server{Provider: p, Store: st, Tenant: t, Requests: requestlog.New(0), issuer: issuer, ln: ln, done: make(chan error, 1)}
+	if opts.AdminToken != "" {
+		admin.New(admin.Config{Token: opts.AdminToken, Tenant: t, Store: st, Keys: kr, Requests: s.Requests}).
+			Register(mux, issuerPath+oauth.PathAdmin)
+	}
 	var prefix string
 	if api := contactsAPI(opts.Tenant); api != nil {
 		prefix = issuerPath + APIPath
 		// The API fetches the JWKS over HTTP like any resource server, from the local listener so
 		// that it works behind a proxy too.
-		s.jwks = &bearer.JWKSCache{URL: local + issuerPath + oauth.PathJWKS}
+		s.jwks = &bearer.JWKSCache{URL: local + issuerPath + oauth.PathJWKS, MinRefresh: opts.JWKSRefresh}
 		v := &bearer.Validator{
 			Issuer: issuer, Audience: api.Identifier,
 			Algorithms: []jose.SignatureAlgorithm{jose.SignatureAlgorithm(api.SigningAlg)},
@@ -162,7 +174,9 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 			Register(mux, prefix)
 		s.apiBase = u.Scheme + "://" + u.Host + prefix
 	}
-	s.handler = logRequests(opts.Logger, newCORS(mux, t, issuerPath, prefix))
+	root := withDiscovery(mux, p, issuerPath)
+	logged := s.Requests.Middleware(newCORS(root, t, issuerPath, prefix), loggedPaths(issuerPath, prefix))
+	s.handler = logRequests(opts.Logger, logged)
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		MaxHeaderBytes:    64 << 10,
@@ -173,6 +187,58 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// withDiscovery serves the discovery documents in front of mux (which has the oauth package's own),
+// adding registration_endpoint: the oauth package does not mount registration, this package does.
+// Both locations (OIDC and RFC 8414) and, for an issuer with a path, the RFC 8414 §3.1 location with
+// the path after the well-known part, serve the same document.
+func withDiscovery(mux *http.ServeMux, p *oauth.Provider, issuerPath string) http.Handler {
+	type document struct {
+		oauth.Metadata
+		RegistrationEndpoint string `json:"registration_endpoint"`
+	}
+	serve := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		// Built per request: scopes and algorithms follow the tenant, which the admin API changes.
+		_ = json.NewEncoder(w).Encode(document{p.Metadata(), p.URL(oauth.PathRegister)})
+	}
+	root := http.NewServeMux()
+	root.HandleFunc("GET "+issuerPath+oauth.PathOIDCDiscovery, serve)
+	root.HandleFunc("GET "+issuerPath+oauth.PathOAuthDiscovery, serve)
+	if issuerPath != "" {
+		root.HandleFunc("GET "+oauth.PathOAuthDiscovery+issuerPath, serve)
+	}
+	root.Handle("/", mux)
+	return root
+}
+
+// loggedPaths picks the requests the request log records: the OAuth endpoints, registration and the
+// contacts API, which is what clients under test do; not health checks, the admin API or the public
+// documents (discovery, JWKS), which would drown them.
+func loggedPaths(issuerPath, apiPrefix string) func(*http.Request) bool {
+	exact := map[string]bool{}
+	for _, p := range []string{oauth.PathAuthorize, oauth.PathLogin, oauth.PathConsent, oauth.PathToken,
+		oauth.PathUserInfo, oauth.PathIntrospect, oauth.PathRevoke, oauth.PathRegister} {
+		exact[issuerPath+p] = true
+	}
+	subtrees := []string{issuerPath + oauth.PathRegister + "/"}
+	if apiPrefix != "" {
+		exact[apiPrefix] = true
+		subtrees = append(subtrees, apiPrefix+"/")
+	}
+	return func(r *http.Request) bool {
+		if exact[r.URL.Path] {
+			return true
+		}
+		for _, s := range subtrees {
+			if strings.HasPrefix(r.URL.Path, s) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // contactsAPI picks the API the contacts resource server serves: contacts_api, else the default audience.

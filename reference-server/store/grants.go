@@ -1,7 +1,8 @@
 // Package store keeps the authorization server's run-time state in memory: authorization codes,
-// grant families with their refresh tokens and access-token ids, the jti denylist, browser sessions
-// and remembered consents. Every operation is safe for concurrent use, and every single-use
-// credential is consumed atomically, so racing redemptions succeed at most once.
+// grant families with their refresh tokens and access-token ids, the jti denylist, browser sessions,
+// remembered consents and the replay cache of client assertions. Every operation is safe for
+// concurrent use, and every single-use credential is consumed atomically, so racing redemptions
+// succeed at most once.
 package store
 
 import (
@@ -103,6 +104,8 @@ type Store struct {
 
 	consentMu sync.RWMutex
 	consents  map[consentKey][]string
+
+	assertions replayCache // jtis of client assertions already used (replay.go)
 }
 
 // New returns an empty store. now may be nil (time.Now).
@@ -264,6 +267,28 @@ func (s *Store) UseRefreshToken(token string, check func(*Family) bool) (*Family
 	s.famMu.Unlock()
 	return &cp, nil
 }
+
+// PeekRefreshToken returns a copy of the family a refresh token belongs to without consuming it (for
+// introspection and revocation), and whether the token is the family's current one rather than a
+// rotated one. An unknown or expired token gives ErrNotFound, a revoked family ErrRevoked.
+func (s *Store) PeekRefreshToken(token string) (*Family, bool, error) {
+	h := tokens.Hash(token)
+	s.famMu.Lock()
+	defer s.famMu.Unlock()
+	f := s.families[s.refresh[h]]
+	switch {
+	case f == nil || s.now().After(f.Expires):
+		return nil, false, ErrNotFound
+	case f.revoked:
+		return nil, false, ErrRevoked
+	}
+	cp := *f
+	cp.issued = nil // the caller must not share the live list
+	return &cp, f.current == h, nil
+}
+
+// DenyAccessToken revokes one access token by its jti until it expires (RFC 7009).
+func (s *Store) DenyAccessToken(jti string, expires time.Time) { s.deny(jti, expires) }
 
 // RevokeFamily revokes a grant: its refresh tokens stop working and its access tokens are denied.
 func (s *Store) RevokeFamily(id string) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -96,6 +97,77 @@ func (s *Store) RevokeConsent(userID, clientID string) {
 	}
 	s.consentMu.Unlock()
 	s.RevokeFamiliesOf(userID, clientID)
+}
+
+// ConsentRecord is one remembered consent.
+type ConsentRecord struct {
+	UserID   string   `json:"user_id"`
+	ClientID string   `json:"client_id"`
+	Audience string   `json:"audience"`
+	Scopes   []string `json:"scopes"`
+}
+
+// ListConsents returns the consents of userID to clientID ("" matches any), sorted by user, client
+// and audience.
+func (s *Store) ListConsents(userID, clientID string) []ConsentRecord {
+	out := []ConsentRecord{}
+	s.consentMu.RLock()
+	for k, scopes := range s.consents {
+		if (userID == "" || k.userID == userID) && (clientID == "" || k.clientID == clientID) {
+			out = append(out, ConsentRecord{k.userID, k.clientID, k.audience, slices.Clone(scopes)})
+		}
+	}
+	s.consentMu.RUnlock()
+	slices.SortFunc(out, func(a, b ConsentRecord) int {
+		return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.Audience, b.Audience))
+	})
+	return out
+}
+
+// RevokeClient forgets every consent given to clientID and revokes all its grants, whoever the user:
+// the application is gone.
+func (s *Store) RevokeClient(clientID string) {
+	s.forgetConsents(func(k consentKey) bool { return k.clientID == clientID })
+	s.revokeFamiliesWhere(func(f *Family) bool { return f.ClientID == clientID })
+}
+
+// RevokeUser forgets the user's consents, revokes the user's grants and ends the user's browser
+// sessions: the user is gone.
+func (s *Store) RevokeUser(userID string) {
+	s.forgetConsents(func(k consentKey) bool { return k.userID == userID })
+	s.revokeFamiliesWhere(func(f *Family) bool { return f.UserID == userID })
+	s.sessMu.Lock()
+	for id, sess := range s.sessions {
+		if sess.UserID == userID {
+			delete(s.sessions, id)
+		}
+	}
+	s.sessMu.Unlock()
+}
+
+func (s *Store) forgetConsents(match func(consentKey) bool) {
+	s.consentMu.Lock()
+	for k := range s.consents {
+		if match(k) {
+			delete(s.consents, k)
+		}
+	}
+	s.consentMu.Unlock()
+}
+
+// revokeFamiliesWhere revokes every live family that match accepts (it sees the family under famMu).
+func (s *Store) revokeFamiliesWhere(match func(*Family) bool) {
+	var ids []string
+	s.famMu.Lock()
+	for id, f := range s.families {
+		if !f.revoked && match(f) {
+			ids = append(ids, id)
+		}
+	}
+	s.famMu.Unlock()
+	for _, id := range ids {
+		s.RevokeFamily(id)
+	}
 }
 
 // Covers reports whether granted includes every scope in wanted.

@@ -115,3 +115,81 @@ func TestConsented(t *testing.T) {
 		t.Error("Consented after RevokeConsent")
 	}
 }
+
+func TestListConsents(t *testing.T) {
+	s, _ := newStore()
+	const a, b = "https://a.example", "https://b.example"
+	s.GrantConsent("u2", "c1", a, []string{"x"})
+	s.GrantConsent("u1", "c2", b, nil)
+	s.GrantConsent("u1", "c1", b, []string{"y"})
+	s.GrantConsent("u1", "c1", a, []string{"x"})
+	key := func(rs []store.ConsentRecord) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.UserID+"/"+r.ClientID+"/"+r.Audience)
+		}
+		return out
+	}
+	cases := []struct {
+		user, client string
+		want         []string
+	}{
+		{"", "", []string{"u1/c1/" + a, "u1/c1/" + b, "u1/c2/" + b, "u2/c1/" + a}},
+		{"u1", "", []string{"u1/c1/" + a, "u1/c1/" + b, "u1/c2/" + b}},
+		{"", "c1", []string{"u1/c1/" + a, "u1/c1/" + b, "u2/c1/" + a}},
+		{"u2", "c1", []string{"u2/c1/" + a}},
+		{"u3", "", nil},
+	}
+	for _, tc := range cases {
+		if got := key(s.ListConsents(tc.user, tc.client)); !slices.Equal(got, tc.want) {
+			t.Errorf("ListConsents(%q, %q) = %v, want %v", tc.user, tc.client, got, tc.want)
+		}
+	}
+	got := s.ListConsents("u2", "c1")
+	got[0].Scopes[0] = "tampered"
+	if s.Consent("u2", "c1", a)[0] != "x" {
+		t.Error("ListConsents returned shared storage")
+	}
+	if s.ListConsents("nobody", "") == nil {
+		t.Error("an empty list is nil: the admin API would answer null")
+	}
+}
+
+// Deleting an application or a user revokes everything that hangs off it, and nothing else.
+func TestRevokeClientAndUser(t *testing.T) {
+	const aud = "https://api.example"
+	type grant struct{ user, client, at string }
+	grants := []grant{{"paul", "cms", "at-paul-cms"}, {"mary", "cms", "at-mary-cms"}, {"paul", "web", "at-paul-web"}, {"mary", "web", "at-mary-web"}}
+	cases := []struct {
+		name    string
+		revoke  func(*store.Store)
+		revoked map[string]bool // access tokens that must be denied
+		session bool            // paul's session survives
+	}{
+		{"client", func(s *store.Store) { s.RevokeClient("cms") }, map[string]bool{"at-paul-cms": true, "at-mary-cms": true}, true},
+		{"user", func(s *store.Store) { s.RevokeUser("paul") }, map[string]bool{"at-paul-cms": true, "at-paul-web": true}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c := newStore()
+			for _, g := range grants {
+				s.GrantConsent(g.user, g.client, aud, []string{"read"})
+				f := s.NewFamily(&store.Family{ClientID: g.client, UserID: g.user})
+				must(t, s.RecordAccessToken(f.ID, g.at, c.Now().Add(time.Hour)))
+			}
+			s.PutSession("paul-sid", &store.Session{UserID: "paul", Expires: c.Now().Add(time.Hour)})
+			tc.revoke(s)
+			for _, g := range grants {
+				if s.Denied(g.at) != tc.revoked[g.at] {
+					t.Errorf("%s denied = %v, want %v", g.at, s.Denied(g.at), tc.revoked[g.at])
+				}
+				if (s.Consent(g.user, g.client, aud) == nil) != tc.revoked[g.at] {
+					t.Errorf("consent %s/%s kept = %v", g.user, g.client, s.Consent(g.user, g.client, aud) != nil)
+				}
+			}
+			if (s.Session("paul-sid") != nil) != tc.session {
+				t.Errorf("paul's session kept = %v, want %v", s.Session("paul-sid") != nil, tc.session)
+			}
+		})
+	}
+}

@@ -239,8 +239,26 @@ func (a *Application) validate(p *problems, f string) {
 		if a.Type == SPA || a.Type == Native {
 			p.add(f+".token_endpoint_auth_method", "a %s application cannot keep a secret; use none", a.Type)
 		}
+	case AuthPrivateKeyJWT:
+		if a.ClientSecretSHA256 != "" {
+			p.add(f+".client_secret_sha256", "a private_key_jwt client authenticates with its key, not a secret")
+		}
+		if a.Type == SPA || a.Type == Native {
+			p.add(f+".token_endpoint_auth_method", "a %s application cannot keep a private key; use none", a.Type)
+		}
+		if a.JWKS == nil {
+			p.add(f+".jwks", "private_key_jwt needs the client's public keys (a JWK Set)")
+		}
 	default:
-		p.add(f+".token_endpoint_auth_method", "%q is not one of client_secret_basic, client_secret_post, none", a.TokenEndpointAuthMethod)
+		p.add(f+".token_endpoint_auth_method", "%q is not one of client_secret_basic, client_secret_post, private_key_jwt, none", a.TokenEndpointAuthMethod)
+	}
+	if a.JWKS != nil {
+		if a.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
+			p.add(f+".jwks", "only private_key_jwt clients have keys")
+		}
+		for _, why := range a.JWKS.problems() {
+			*p = append(*p, fmt.Errorf("%s.jwks.%s", f, why))
+		}
 	}
 	if len(a.GrantTypes) == 0 {
 		p.add(f+".grant_types", "at least one grant type is needed")
@@ -256,14 +274,23 @@ func (a *Application) validate(p *problems, f string) {
 			if a.Public() {
 				p.add(gf, "client_credentials needs a confidential client")
 			}
-		case GrantPassword, GrantImplicit:
-			// Accepted in the model; the token endpoint refuses them until they are implemented.
+		case GrantPassword:
+			// RFC 9700 §2.4: the application sees the user's password, so only a trusted first party may.
+			if !a.FirstParty {
+				p.add(gf, "the password grant is only for trusted first-party applications (first_party: true)")
+			}
+		case GrantImplicit:
+			if a.Type != SPA {
+				p.add(gf, "the implicit grant is only for (legacy) spa applications")
+			}
 		default:
 			p.add(gf, "%q is not a known grant type", g)
 		}
 	}
-	if a.AllowsGrant(GrantAuthorizationCode) && len(a.RedirectURIs) == 0 {
-		p.add(f+".redirect_uris", "authorization_code needs at least one redirect URI")
+	for _, g := range []string{GrantAuthorizationCode, GrantImplicit} {
+		if a.AllowsGrant(g) && len(a.RedirectURIs) == 0 {
+			p.add(f+".redirect_uris", "%s needs at least one redirect URI", g)
+		}
 	}
 	for j, r := range a.RedirectURIs {
 		if err := checkRedirectURI(r, a.Type); err != nil {

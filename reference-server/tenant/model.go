@@ -4,11 +4,18 @@
 package tenant
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"gopkg.in/yaml.v3"
 )
 
@@ -45,8 +52,13 @@ const (
 const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
+	AuthPrivateKeyJWT     = "private_key_jwt" // RFC 7523 §2.2, OIDC Core §9
 	AuthNone              = "none"
 )
+
+// AssertionAlgs are the algorithms a private_key_jwt client may sign its assertions with: asymmetric
+// only, so that the server never holds a key that could forge them.
+var AssertionAlgs = []string{RS256, PS256, ES256, EdDSA}
 
 // Duration is a time.Duration written in YAML as a Go duration string ("1h", "90s").
 type Duration time.Duration
@@ -116,20 +128,28 @@ type Application struct {
 	RedirectURIs            []string `yaml:"redirect_uris"`
 	GrantTypes              []string `yaml:"grant_types"`
 	TokenEndpointAuthMethod string   `yaml:"token_endpoint_auth_method"`
+	// JWKS holds the public keys of a private_key_jwt client's assertions.
+	JWKS *JWKSet `yaml:"jwks,omitempty"`
+}
+
+// AssertionKey returns the application's public key with this kid, or nil.
+func (a *Application) AssertionKey(kid string) *jose.JSONWebKey {
+	if a.JWKS == nil || kid == "" {
+		return nil
+	}
+	for i := range a.JWKS.Keys {
+		if a.JWKS.Keys[i].KeyID == kid {
+			return &a.JWKS.Keys[i]
+		}
+	}
+	return nil
 }
 
 // Public reports whether the client cannot keep a secret (SPA, native, auth method none).
 func (a *Application) Public() bool { return a.TokenEndpointAuthMethod == AuthNone }
 
 // AllowsGrant reports whether the application may use grant type g.
-func (a *Application) AllowsGrant(g string) bool {
-	for _, v := range a.GrantTypes {
-		if v == g {
-			return true
-		}
-	}
-	return false
-}
+func (a *Application) AllowsGrant(g string) bool { return slices.Contains(a.GrantTypes, g) }
 
 // HasRedirectURI reports whether uri is registered, compared exactly: no prefix or pattern matching,
 // no case folding, no normalisation. The one exception is RFC 8252 §7.3: for a native application, a
@@ -242,4 +262,135 @@ type Config struct {
 	Accounts             []Account     `yaml:"accounts"`
 	Users                []User        `yaml:"users"`
 	Consents             []Consent     `yaml:"consents"`
+}
+
+// JWKSet is a JSON Web Key Set (RFC 7517 §5): in the YAML a mapping with a keys list, so a JWKS
+// pasted as JSON works too. A key that does not parse keeps its place (as a zero key) and is reported
+// by Validate with its path, like every other problem, instead of failing the whole decode.
+type JWKSet struct {
+	Keys []jose.JSONWebKey
+	bad  map[int]string // index -> why the key did not parse
+}
+
+// UnmarshalYAML decodes the set through JSON, the form go-jose reads keys in.
+func (s *JWKSet) UnmarshalYAML(n *yaml.Node) error {
+	var doc struct {
+		Keys []yaml.Node `yaml:"keys"`
+	}
+	if n.Kind != yaml.MappingNode || n.Decode(&doc) != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: jwks must be a JWK Set: a mapping with a keys list", n.Line)}}
+	}
+	raw := make([]json.RawMessage, len(doc.Keys))
+	for i := range doc.Keys {
+		var v any
+		if err := doc.Keys[i].Decode(&v); err == nil {
+			raw[i], _ = json.Marshal(v) // nil when v has non-string keys: reported as unparseable
+		}
+	}
+	s.set(raw)
+	return nil
+}
+
+// UnmarshalJSON reads a JWK Set document.
+func (s *JWKSet) UnmarshalJSON(b []byte) error {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	s.set(doc.Keys)
+	return nil
+}
+
+func (s *JWKSet) set(raw []json.RawMessage) {
+	s.Keys, s.bad = make([]jose.JSONWebKey, len(raw)), nil
+	for i, r := range raw {
+		if err := s.Keys[i].UnmarshalJSON(r); err != nil || r == nil {
+			if s.bad == nil {
+				s.bad = map[int]string{}
+			}
+			s.bad[i] = "is not a JSON Web Key"
+			if err != nil {
+				s.bad[i] += ": " + err.Error()
+			}
+			s.Keys[i] = jose.JSONWebKey{}
+		}
+	}
+}
+
+// MarshalJSON writes the set as a JWKS document.
+func (s JWKSet) MarshalJSON() ([]byte, error) { return json.Marshal(jose.JSONWebKeySet{Keys: s.Keys}) }
+
+// MarshalYAML writes the set as the mapping UnmarshalYAML reads.
+func (s JWKSet) MarshalYAML() (any, error) {
+	b, err := s.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	return v, json.Unmarshal(b, &v)
+}
+
+// problems checks that every key is a public signing key for an assertion algorithm, named by a
+// unique kid: "keys[1].kid: ..." for each problem.
+func (s *JWKSet) problems() []string {
+	var out []string
+	add := func(i int, field, format string, args ...any) {
+		out = append(out, fmt.Sprintf("keys[%d]%s: %s", i, field, fmt.Sprintf(format, args...)))
+	}
+	if len(s.Keys) == 0 {
+		return []string{"keys: at least one public signing key is needed"}
+	}
+	kids := map[string]bool{}
+	for i, k := range s.Keys {
+		if why, ok := s.bad[i]; ok {
+			add(i, "", "%s", why)
+			continue
+		}
+		if !k.IsPublic() {
+			add(i, "", "must be a public key: private or symmetric key material (d, p, q, k...) is refused")
+			continue
+		}
+		switch {
+		case k.KeyID == "":
+			add(i, ".kid", "is required: assertions name their key")
+		case kids[k.KeyID]:
+			add(i, ".kid", "%q is used by another key", k.KeyID)
+		}
+		kids[k.KeyID] = true
+		if k.Use != "" && k.Use != "sig" {
+			add(i, ".use", "%q: only signing keys (sig) are used", k.Use)
+		}
+		if why := keyFitsAlg(k); why != "" {
+			add(i, "", "%s", why)
+		}
+	}
+	return out
+}
+
+// keyFitsAlg checks the key's type and size, and its alg when it names one: RSA of at least 2048
+// bits (RS256, PS256), P-256 (ES256), Ed25519 (EdDSA).
+func keyFitsAlg(k jose.JSONWebKey) string {
+	var fits []string
+	switch pk := k.Key.(type) {
+	case *rsa.PublicKey:
+		if pk.N.BitLen() < 2048 {
+			return fmt.Sprintf("an RSA key of %d bits is too short; 2048 at least", pk.N.BitLen())
+		}
+		fits = []string{RS256, PS256}
+	case *ecdsa.PublicKey:
+		if pk.Curve != elliptic.P256() {
+			return fmt.Sprintf("EC curve %s is not supported; use P-256 (ES256)", pk.Curve.Params().Name)
+		}
+		fits = []string{ES256}
+	case ed25519.PublicKey:
+		fits = []string{EdDSA}
+	default:
+		return "the key type is not one of RSA, EC P-256, OKP Ed25519"
+	}
+	if k.Algorithm != "" && !slices.Contains(fits, k.Algorithm) {
+		return fmt.Sprintf("alg %q does not fit the key; use one of %s", k.Algorithm, strings.Join(fits, ", "))
+	}
+	return ""
 }

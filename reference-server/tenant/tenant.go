@@ -4,14 +4,17 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Tenant answers look-ups on a validated Config. Look-ups sit on the token hot path, so they read an
-// immutable index through an atomic pointer (no lock); Replace swaps in a whole new index.
+// immutable index through an atomic pointer (no lock); Replace and the mutations in mutate.go swap in
+// a whole new index. Writers hold mu, so that two read-modify-write changes cannot lose each other.
 type Tenant struct {
 	idx atomic.Pointer[index]
+	mu  sync.Mutex // serialises writers only
 }
 
 type grantKey struct{ clientID, audience string }
@@ -35,8 +38,15 @@ func New(cfg *Config) *Tenant {
 	return t
 }
 
-// Replace validates cfg and makes it the tenant's configuration.
+// Replace validates cfg and makes it the tenant's configuration. The tenant keeps cfg: the caller must
+// not change it afterwards.
 func (t *Tenant) Replace(cfg *Config) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.replaceLocked(cfg)
+}
+
+func (t *Tenant) replaceLocked(cfg *Config) error {
 	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err

@@ -69,8 +69,10 @@ type Client struct {
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"`
 	RedirectURI  string `yaml:"redirect_uri"`
-	AuthMethod   string `yaml:"auth_method"` // client_secret_basic, client_secret_post, none
-	FirstParty   bool   `yaml:"first_party"`
+	AuthMethod   string `yaml:"auth_method"` // client_secret_basic, client_secret_post, private_key_jwt, none
+	// PrivateKey is the client's private JWK (JSON) for private_key_jwt.
+	PrivateKey string `yaml:"private_key"`
+	FirstParty bool   `yaml:"first_party"`
 	// Grants are the API scopes this client may get with client credentials, by API alias.
 	Grants map[string][]string `yaml:"grants"`
 }
@@ -217,8 +219,12 @@ func (p *Profile) Validate() error {
 				bad(f+".client_secret", "is required for %s", c.AuthMethod)
 			}
 		case "none":
+		case "private_key_jwt":
+			if c.PrivateKey == "" {
+				bad(f+".private_key", "is required for private_key_jwt")
+			}
 		default:
-			bad(f+".auth_method", "%q is not client_secret_basic, client_secret_post or none", c.AuthMethod)
+			bad(f+".auth_method", "%q is not client_secret_basic, client_secret_post, private_key_jwt or none", c.AuthMethod)
 		}
 		if u, err := url.Parse(c.RedirectURI); c.RedirectURI != "" && (err != nil || !u.IsAbs()) {
 			bad(f+".redirect_uri", "%q is not an absolute URI", c.RedirectURI)

@@ -15,6 +15,10 @@ import (
 
 var sharedKeys = sync.OnceValues(keys.Generate)
 
+// AdminToken is the admin API token of the servers Start runs (unless the test sets its own), so
+// that tests can change the tenant, rotate keys and read the request log.
+const AdminToken = "servertest-admin-token"
+
 // Keys returns the keyring shared by the servers of this test binary.
 func Keys(t testing.TB) *keys.Keyring {
 	t.Helper()
@@ -46,14 +50,18 @@ func Credentials(t testing.TB) *fixtures.Credentials {
 }
 
 // Start runs a server on a free loopback port until the test ends. opts.Tenant defaults to the
-// default fixtures and opts.Keys to the shared keyring.
+// default fixtures, opts.Keys to a clone of the shared keyring (same keys, but a rotation through the
+// admin API stays with this server) and opts.AdminToken to AdminToken.
 func Start(t testing.TB, opts server.Options) *server.Server {
 	t.Helper()
 	if opts.Tenant == nil {
 		opts.Tenant = Tenant(t)
 	}
 	if opts.Keys == nil {
-		opts.Keys = Keys(t)
+		opts.Keys = Keys(t).Clone()
+	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = AdminToken
 	}
 	s, err := server.Start(context.Background(), opts)
 	if err != nil {
