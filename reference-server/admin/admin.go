@@ -41,6 +41,12 @@
 //	GET    /admin/requests?client_id=&path=&since=      the request log, oldest first; since is RFC 3339 or a
 //	                                                    duration back from now ("5m")
 //	DELETE /admin/requests                              clear the request log
+//	GET    /admin/defects                               every defect switch with its state
+//	PUT    /admin/defects                               {"on": ["api-skips-audience", ...]}: exactly these on
+//	GET    /admin/faults                                the faults in force (see package faults)
+//	PUT    /admin/faults                                {"rules": [{path, client_id, latency, error_rate, status}],
+//	                                                    "tokens": [{client_id, access_token_lifetime, clock_skew,
+//	                                                    id_token}]}: replaces them ({} removes every fault)
 //
 // Errors are {"error", "error_description", "problems": [{"field", "message"}]}: 400 invalid_request
 // for a malformed body or a value the tenant validator refuses (its message names the field), 404
@@ -54,6 +60,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
+	"github.com/oauth-harness/oauth-harness/reference-server/faults"
 	"net/http"
 	"strings"
 
@@ -74,6 +82,8 @@ type Config struct {
 	Store    *store.Store
 	Keys     *keys.Keyring
 	Requests *requestlog.Log
+	Defects  *defects.Set   // nil: the defect routes answer 404
+	Faults   *faults.Faults // nil: the fault routes answer 404
 }
 
 // Handler serves the admin API.
@@ -121,6 +131,14 @@ func (h *Handler) Register(mux *http.ServeMux, prefix string) {
 	at("POST", "/keys/rotate", h.rotateKey)
 	at("GET", "/requests", h.listRequests)
 	at("DELETE", "/requests", h.clearRequests)
+	if h.cfg.Defects != nil {
+		at("GET", "/defects", h.listDefects)
+		at("PUT", "/defects", h.setDefects)
+	}
+	if h.cfg.Faults != nil {
+		at("GET", "/faults", h.getFaults)
+		at("PUT", "/faults", h.setFaults)
+	}
 	mux.Handle(prefix+"/", h)
 }
 

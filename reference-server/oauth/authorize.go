@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,9 +37,11 @@ type authRequest struct {
 	Nonce        string
 	Scopes       []string // granted if the user agrees: requested scopes, offline_access dropped where not allowed
 	Challenge    string
-	Prompt       []string
-	MaxAge       int // -1 when absent
-	Expires      time.Time
+	// ChallengeMethod is S256; plain only with the as-accepts-plain-pkce defect.
+	ChallengeMethod string
+	Prompt          []string
+	MaxAge          int // -1 when absent
+	Expires         time.Time
 
 	// Filled in once the user has logged in during this request.
 	UserID   string
@@ -84,7 +87,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirectURI := q.Get("redirect_uri")
-	if redirectURI == "" || !app.HasRedirectURI(redirectURI) {
+	if redirectURI == "" || !p.redirectAllowed(app, redirectURI) {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "The redirect_uri is not registered for "+app.Name+".")
 		return
 	}
@@ -140,12 +143,13 @@ func (p *Provider) validateAuthorize(ar *authRequest, q url.Values) *Error {
 		return invalidRequest("code_challenge_method without code_challenge")
 	case challenge == "" && ar.App.Public():
 		return invalidRequest("public clients must use PKCE (code_challenge with S256)")
+	case challenge != "" && method == "plain" && p.defect(defects.ASAcceptsPlainPKCE):
 	case challenge != "" && method != "S256":
 		return invalidRequest("code_challenge_method must be S256; plain is not accepted")
 	case challenge != "" && !validVerifier(challenge):
 		return invalidRequest("code_challenge must be 43 to 128 unreserved characters")
 	}
-	ar.Challenge = challenge
+	ar.Challenge, ar.ChallengeMethod = challenge, method
 	return p.validateCommon(ar, q)
 }
 
@@ -254,6 +258,9 @@ func (p *Provider) needsConsent(ar *authRequest) bool {
 	if ar.prompts("consent") {
 		return true
 	}
+	if p.defect(defects.ASSkipsConsent) {
+		return false
+	}
 	return !ar.App.FirstParty && !p.consented(ar.UserID, ar.App, ar.API, ar.Scopes)
 }
 
@@ -267,7 +274,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar *authReq
 	code := tokens.Random(32)
 	p.Store.PutCode(code, &store.AuthCode{
 		ClientID: ar.App.ClientID, RedirectURI: ar.RedirectURI, UserID: ar.UserID, Audience: ar.API.Identifier,
-		Scopes: ar.Scopes, Nonce: ar.Nonce, CodeChallenge: ar.Challenge, CodeChallengeMethod: "S256",
+		Scopes: ar.Scopes, Nonce: ar.Nonce, CodeChallenge: ar.Challenge, CodeChallengeMethod: ar.ChallengeMethod,
 		AuthTime: ar.AuthTime, Expires: p.now().Add(CodeLifetime),
 	})
 	p.redirectClient(w, r, ar, url.Values{"code": {code}})
@@ -285,10 +292,12 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, ar *aut
 
 // redirectClient answers the client with params, state and the RFC 9207 iss parameter.
 func (p *Provider) redirectClient(w http.ResponseWriter, r *http.Request, ar *authRequest, params url.Values) {
-	if ar.State != "" {
+	if ar.State != "" && !p.defect(defects.ASDropsState) {
 		params.Set("state", ar.State)
 	}
-	params.Set("iss", p.Issuer)
+	if !p.defect(defects.ASOmitsIssParameter) {
+		params.Set("iss", p.Issuer)
+	}
 	sep := "?"
 	switch {
 	case ar.Fragment: // registered redirect URIs have no fragment (tenant validation)

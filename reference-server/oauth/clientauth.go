@@ -3,6 +3,7 @@ package oauth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,7 +82,7 @@ func (p *Provider) authenticateClient(c *clientCredentials) (*tenant.Application
 	case c.method == tenant.AuthNone:
 		// A public client has no secret to check.
 	case ok:
-		ok = secretMatches(p.Tenant.SecretDigest(app.ClientID), c.secret)
+		ok = secretMatches(p.Tenant.SecretDigest(app.ClientID), c.secret) || p.defect(defects.ASAcceptsWrongSecret)
 	default:
 		secretMatches(dummySecretHash[:], c.secret)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
 
@@ -21,22 +22,37 @@ func (p *Provider) grantAuthorizationCode(_ *http.Request, app *tenant.Applicati
 	if err != nil {
 		return nil, storeErr(err, "authorization code")
 	}
+	if p.defect(defects.ASAllowsCodeReplay) {
+		p.Store.PutCode(code, ac) // the defect: the code stays redeemable
+	}
 	// From here the code is spent: any failure also closes the family it opened.
 	fail := func(e *Error) (*TokenResponse, *Error) {
 		p.Store.RevokeFamily(fam.ID)
 		return nil, e
 	}
 	if ac.ClientID != app.ClientID {
-		return fail(invalidGrant("the code was issued to another client"))
+		if !p.defect(defects.ASCodeNotBoundToClient) {
+			return fail(invalidGrant("the code was issued to another client"))
+		}
+		// The defect: whoever holds the code gets the tokens of the client it was issued to.
+		if app = p.Tenant.Application(ac.ClientID); app == nil {
+			return fail(invalidGrant("the code's client no longer exists"))
+		}
 	}
 	if form.Get("redirect_uri") != ac.RedirectURI {
 		return fail(invalidGrant("redirect_uri does not match the authorization request"))
 	}
 	verifier := form.Get("code_verifier")
+	skipPKCE := p.defect(defects.ASSkipsPKCE)
 	switch {
+	case ac.CodeChallenge == "" && verifier != "" && p.defect(defects.ASAcceptsPKCEDowngrade):
 	case ac.CodeChallenge == "" && verifier != "":
 		// RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
 		return fail(invalidGrant("code_verifier sent, but the authorization request had no code_challenge"))
+	case ac.CodeChallenge != "" && skipPKCE:
+	case ac.CodeChallengeMethod == "plain" && subtle.ConstantTimeCompare([]byte(verifier), []byte(ac.CodeChallenge)) != 1:
+		return fail(invalidGrant("code_verifier does not match the code_challenge"))
+	case ac.CodeChallengeMethod == "plain":
 	case ac.CodeChallenge != "" && verifier == "":
 		return fail(invalidGrant("code_verifier is required"))
 	case ac.CodeChallenge != "" && !validVerifier(verifier):

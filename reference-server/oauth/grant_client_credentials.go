@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,9 +18,13 @@ func (p *Provider) grantClientCredentials(_ *http.Request, app *tenant.Applicati
 		return nil, e
 	}
 	cg := p.Tenant.ClientGrant(app.ClientID, api.Identifier)
+	if cg == nil && p.defect(defects.ASIgnoresClientGrant) {
+		cg = &tenant.ClientGrant{ClientID: app.ClientID, Audience: api.Identifier, Scopes: apiScopes(api)}
+	}
 	if cg == nil {
 		return nil, unauthorizedClient("the client has no grant for the API %q", api.Identifier)
 	}
+	beyond := p.defect(defects.ASScopesBeyondGrant)
 	scopes := cg.Scopes
 	if requested := strings.Fields(form.Get("scope")); len(requested) > 0 {
 		scopes = nil
@@ -27,7 +32,7 @@ func (p *Provider) grantClientCredentials(_ *http.Request, app *tenant.Applicati
 			if !api.HasScope(s) {
 				return nil, invalidScope("the API %q defines no scope %q", api.Identifier, s)
 			}
-			if slices.Contains(cg.Scopes, s) && !slices.Contains(scopes, s) {
+			if (beyond || slices.Contains(cg.Scopes, s)) && !slices.Contains(scopes, s) {
 				scopes = append(scopes, s)
 			}
 		}
@@ -59,4 +64,12 @@ func (p *Provider) resolveAudience(audience, resource string) (*tenant.API, *Err
 		return nil, invalidTarget("no API has the identifier %q", id)
 	}
 	return api, nil
+}
+
+func apiScopes(api *tenant.API) []string {
+	out := make([]string, len(api.Scopes))
+	for i, s := range api.Scopes {
+		out[i] = s.Value
+	}
+	return out
 }

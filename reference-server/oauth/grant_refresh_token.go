@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,8 +54,19 @@ func (p *Provider) grantRefreshToken(_ *http.Request, app *tenant.Application, f
 	if len(requested) > 0 {
 		scopes = requested
 	}
-	return p.issue(issuance{
-		app: app, api: api, user: user, scopes: scopes, authTime: fam.AuthTime,
-		familyID: fam.ID, refresh: true,
-	})
+	is := issuance{app: app, api: api, user: user, scopes: scopes, authTime: fam.AuthTime, familyID: fam.ID, refresh: true}
+	if !p.defect(defects.ASNoRefreshRotation) {
+		return p.issue(is)
+	}
+	// The defect: the same refresh token is handed back and stays usable.
+	is.refresh = false
+	resp, e := p.issue(is)
+	if e != nil {
+		return nil, e
+	}
+	if err := p.Store.SetRefreshToken(fam.ID, rt, p.Tenant.RefreshTokenLifetime()); err != nil {
+		return nil, invalidGrant("the grant was revoked")
+	}
+	resp.RefreshToken = rt
+	return resp, nil
 }

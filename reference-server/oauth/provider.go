@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
+	"github.com/oauth-harness/oauth-harness/reference-server/faults"
 	"github.com/oauth-harness/oauth-harness/reference-server/keys"
 	"github.com/oauth-harness/oauth-harness/reference-server/store"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
@@ -48,6 +50,10 @@ type Config struct {
 	Keys   *keys.Keyring
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Defects can make the server deliberately non-conformant; nil: none (see package defects).
+	Defects *defects.Set
+	// Faults change the tokens issued to clients under test; nil: none (see package faults).
+	Faults *faults.Faults
 }
 
 // Provider serves the authorization server endpoints.
@@ -57,8 +63,11 @@ type Provider struct {
 	Store  *store.Store
 	Keys   *keys.Keyring
 	Minter *tokens.Minter
-	log    *slog.Logger
-	now    func() time.Time
+	// Defects and Faults are consulted on the paths they change; both may be nil.
+	Defects *defects.Set
+	Faults  *faults.Faults
+	log     *slog.Logger
+	now     func() time.Time
 
 	csrfKey    []byte      // HMAC key binding form tokens to a browser
 	secure     bool        // cookies get Secure when the issuer is https
@@ -87,6 +96,8 @@ func New(cfg Config) (*Provider, error) {
 	}
 	issuer := strings.TrimSuffix(cfg.Issuer, "/")
 	p := &Provider{
+		Defects:    cfg.Defects,
+		Faults:     cfg.Faults,
 		Issuer:     issuer,
 		Tenant:     cfg.Tenant,
 		Store:      cfg.Store,

@@ -29,6 +29,7 @@ type sealedRequest struct {
 	Nonce        string   `json:"n,omitempty"`
 	Scopes       []string `json:"sc,omitempty"`
 	Challenge    string   `json:"pk,omitempty"`
+	ChallengeMth string   `json:"pm,omitempty"`
 	Prompt       []string `json:"p,omitempty"`
 	MaxAge       int      `json:"m"`
 	Expires      int64    `json:"e"`
@@ -50,7 +51,7 @@ func newSealer() (cipher.AEAD, error) {
 func (p *Provider) seal(ar *authRequest) string {
 	b, _ := json.Marshal(sealedRequest{
 		ClientID: ar.App.ClientID, ResponseType: ar.ResponseType, Fragment: ar.Fragment, RedirectURI: ar.RedirectURI, Audience: ar.API.Identifier, State: ar.State,
-		Nonce: ar.Nonce, Scopes: ar.Scopes, Challenge: ar.Challenge, Prompt: ar.Prompt, MaxAge: ar.MaxAge,
+		Nonce: ar.Nonce, Scopes: ar.Scopes, Challenge: ar.Challenge, ChallengeMth: ar.ChallengeMethod, Prompt: ar.Prompt, MaxAge: ar.MaxAge,
 		Expires: ar.Expires.Unix(), UserID: ar.UserID, AuthTime: ar.AuthTime.Unix(),
 	})
 	nonce := make([]byte, p.sealer.NonceSize())
@@ -78,12 +79,12 @@ func (p *Provider) unseal(s string) (*authRequest, error) {
 	expires := time.Unix(sr.Expires, 0)
 	app, api := p.Tenant.Application(sr.ClientID), p.Tenant.API(sr.Audience)
 	// The tenant may have changed since: the client must still be allowed this flow and redirect URI.
-	if p.now().After(expires) || app == nil || api == nil || !app.HasRedirectURI(sr.RedirectURI) ||
+	if p.now().After(expires) || app == nil || api == nil || !p.redirectAllowed(app, sr.RedirectURI) ||
 		!allowsResponseType(app, sr.ResponseType) {
 		return nil, errBadRequest
 	}
 	ar := &authRequest{App: app, API: api, ResponseType: sr.ResponseType, Fragment: sr.Fragment, RedirectURI: sr.RedirectURI, State: sr.State, Nonce: sr.Nonce,
-		Scopes: sr.Scopes, Challenge: sr.Challenge, Prompt: sr.Prompt, MaxAge: sr.MaxAge, Expires: expires,
+		Scopes: sr.Scopes, Challenge: sr.Challenge, ChallengeMethod: sr.ChallengeMth, Prompt: sr.Prompt, MaxAge: sr.MaxAge, Expires: expires,
 		UserID: sr.UserID}
 	if sr.UserID != "" {
 		ar.AuthTime = time.Unix(sr.AuthTime, 0)

@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
+	"github.com/oauth-harness/oauth-harness/reference-server/faults"
 	"mime"
 	"net/http"
 	"net/url"
@@ -136,6 +138,20 @@ type issuance struct {
 func (p *Provider) issue(is issuance) (*TokenResponse, *Error) {
 	now := p.now()
 	lifetime := time.Duration(is.api.TokenLifetime)
+	if p.defect(defects.ASLongLivedAccessTokens) {
+		lifetime *= 10
+	}
+	fault := p.Faults.ForClient(is.app.ClientID)
+	if fault != nil {
+		now = now.Add(time.Duration(fault.ClockSkew))
+		if fault.AccessTokenLifetime != nil {
+			lifetime = time.Duration(*fault.AccessTokenLifetime)
+			if lifetime == 0 {
+				// "Already expired": beyond any validator's leeway.
+				lifetime = -2 * time.Minute
+			}
+		}
+	}
 	c := tokens.AccessClaims{
 		Issuer:   p.Issuer,
 		Audience: is.api.Identifier,
@@ -164,7 +180,7 @@ func (p *Provider) issue(is issuance) (*TokenResponse, *Error) {
 			return nil, invalidGrant("the grant was revoked")
 		}
 	}
-	resp := &TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: int64(lifetime / time.Second), Scope: c.Scope}
+	resp := &TokenResponse{AccessToken: at, TokenType: "Bearer", ExpiresIn: max(0, int64(lifetime/time.Second)), Scope: c.Scope}
 	if is.refresh {
 		rt := tokens.Random(32)
 		if err := p.Store.SetRefreshToken(is.familyID, rt, p.Tenant.RefreshTokenLifetime()); err != nil {
@@ -173,7 +189,7 @@ func (p *Provider) issue(is issuance) (*TokenResponse, *Error) {
 		resp.RefreshToken = rt
 	}
 	if is.user != nil && slices.Contains(is.scopes, "openid") {
-		idt, e := p.idToken(is, at, now)
+		idt, e := p.idToken(is, at, now, fault)
 		if e != nil {
 			return nil, e
 		}
@@ -182,7 +198,7 @@ func (p *Provider) issue(is issuance) (*TokenResponse, *Error) {
 	return resp, nil
 }
 
-func (p *Provider) idToken(is issuance, accessToken string, now time.Time) (string, *Error) {
+func (p *Provider) idToken(is issuance, accessToken string, now time.Time, fault *faults.TokenFault) (string, *Error) {
 	c := tokens.IDClaims{
 		Issuer:   p.Issuer,
 		Subject:  is.user.ID,
@@ -195,9 +211,15 @@ func (p *Provider) idToken(is issuance, accessToken string, now time.Time) (stri
 		AtHash:   tokens.AtHash(accessToken),
 	}
 	addProfileClaims(&c, is.user, is.scopes)
+	if fault != nil {
+		tamperClaims(&c, fault.IDToken)
+	}
 	s, err := p.Minter.IDToken(&c)
 	if err != nil {
 		return "", serverError("cannot sign the ID token")
+	}
+	if fault != nil && fault.IDToken == faults.IDTokenBadSignature {
+		s = tamperSignature(s)
 	}
 	return s, nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
+	"github.com/oauth-harness/oauth-harness/reference-server/faults"
 	"log/slog"
 	"net"
 	"net/http"
@@ -136,7 +138,20 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 	for _, c := range opts.Tenant.Consents {
 		st.GrantConsent(c.UserID, c.ClientID, c.Audience, c.Scopes)
 	}
-	p, err := oauth.New(oauth.Config{Issuer: issuer, Tenant: t, Store: st, Keys: kr, Logger: opts.Logger, Now: opts.Now})
+	defectSet := &defects.Set{}
+	names := make([]defects.Name, len(opts.Tenant.Defects))
+	for i, d := range opts.Tenant.Defects {
+		names[i] = defects.Name(d)
+	}
+	if err := defectSet.Only(names); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if defectSet.Any() {
+		opts.Logger.Warn("DEFECT SWITCHES ON: this server is deliberately non-conformant", "defects", opts.Tenant.Defects)
+	}
+	faultSet := &faults.Faults{}
+	p, err := oauth.New(oauth.Config{Issuer: issuer, Tenant: t, Store: st, Keys: kr, Logger: opts.Logger, Now: opts.Now,
+		Defects: defectSet, Faults: faultSet})
 	if err != nil {
 		return nil, err
 	}
@@ -147,12 +162,23 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 	registration.New(registration.Config{Tenant: t, Store: st, Endpoint: p.URL(oauth.PathRegister),
 		InitialAccessToken: opts.RegistrationToken, Now: opts.Now}).Register(mux, issuerPath+oauth.PathRegister)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// A server with defect switches on says so, so nobody mistakes it for a conformant one.
+		health := struct {
+			Status  string   `json:"status"`
+			Defects []string `json:"defects_on,omitempty"`
+		}{Status: "ok"}
+		for _, d := range defectSet.List() {
+			if d.On {
+				health.Defects = append(health.Defects, string(d.Name))
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		_ = json.NewEncoder(w).Encode(health)
 	})
 	s := &Server{Provider: p, Store: st, Tenant: t, Requests: requestlog.New(0), issuer: issuer, ln: ln, done: make(chan error, 1)}
 	if opts.AdminToken != "" {
-		admin.New(admin.Config{Token: opts.AdminToken, Tenant: t, Store: st, Keys: kr, Requests: s.Requests}).
+		admin.New(admin.Config{Token: opts.AdminToken, Tenant: t, Store: st, Keys: kr, Requests: s.Requests,
+			Defects: defectSet, Faults: faultSet}).
 			Register(mux, issuerPath+oauth.PathAdmin)
 	}
 	var prefix string
@@ -170,11 +196,12 @@ func build(ln net.Listener, opts Options) (*Server, error) {
 		if api.SigningAlg == tenant.HS256 {
 			v.HMACSecret = []byte(api.SigningSecret)
 		}
-		contacts.New(contacts.Config{Validator: v, AccountClaim: opts.Tenant.AccountClaim, Accounts: opts.Tenant.Accounts}).
+		contacts.New(contacts.Config{Validator: v, AccountClaim: opts.Tenant.AccountClaim, Accounts: opts.Tenant.Accounts,
+			Defects: defectSet}).
 			Register(mux, prefix)
 		s.apiBase = u.Scheme + "://" + u.Host + prefix
 	}
-	root := withDiscovery(mux, p, issuerPath)
+	root := faultSet.Middleware(withDiscovery(mux, p, issuerPath), issuerPath)
 	logged := s.Requests.Middleware(newCORS(root, t, issuerPath, prefix), loggedPaths(issuerPath, prefix))
 	s.handler = logRequests(opts.Logger, logged)
 	s.srv = &http.Server{

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"io"
 	"net/url"
 	"os"
@@ -169,6 +170,11 @@ func (c *Config) Validate() error {
 		} else {
 			// A remembered consent covers the OIDC scopes of the request as well as the API's.
 			checkScopes(&p, f+".scopes", api, cs.Scopes, true)
+		}
+	}
+	for i, d := range c.Defects {
+		if !slices.Contains(defects.Names(), d) {
+			p.add(fmt.Sprintf("defects[%d]", i), "%q is not a defect switch (known: %s)", d, strings.Join(defects.Names(), ", "))
 		}
 	}
 	if c.DefaultAudience != "" && apis[c.DefaultAudience] == nil {

@@ -262,6 +262,8 @@ type Config struct {
 	Accounts             []Account     `yaml:"accounts"`
 	Users                []User        `yaml:"users"`
 	Consents             []Consent     `yaml:"consents"`
+	// Defects names defect switches to start with (see package defects); never in a real tenant.
+	Defects []string `yaml:"defects"`
 }
 
 // JWKSet is a JSON Web Key Set (RFC 7517 §5): in the YAML a mapping with a keys list, so a JWKS
