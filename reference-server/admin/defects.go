@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/defects"
@@ -17,7 +16,7 @@ func (h *Handler) setDefects(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		On []defects.Name `json:"on"`
 	}
-	if e := decodeStrict(w, r, &body); e != nil {
+	if e := decode(w, r, &body); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -35,7 +34,7 @@ func (h *Handler) getFaults(w http.ResponseWriter, _ *http.Request) {
 // setFaults replaces the faults in force.
 func (h *Handler) setFaults(w http.ResponseWriter, r *http.Request) {
 	var cfg faults.Config
-	if e := decodeStrict(w, r, &cfg); e != nil {
+	if e := decode(w, r, &cfg); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -44,14 +43,4 @@ func (h *Handler) setFaults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.cfg.Faults.Get())
-}
-
-// decodeStrict reads a bounded JSON body, refusing unknown members (a typo must not pass silently).
-func decodeStrict(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("body", "not the expected JSON: %v", err)
-	}
-	return nil
 }

@@ -117,7 +117,7 @@ func TestWriteError(t *testing.T) {
 		{"description with quotes, backslash, CRLF and non-ASCII",
 			&bearer.Error{Code: "invalid_token", Status: 401, Description: "iss \"evil\\\" is not \"x\"\r\nSet-Cookie: a=b; café"}, "", 401,
 			map[string]string{"realm": "contacts", "error": "invalid_token",
-				"error_description": "iss 'evil'' is not 'x'''Set-Cookie: a=b; caf'"}, "invalid_token"},
+				"error_description": "iss 'evil/' is not 'x'??Set-Cookie: a=b; caf?"}, "invalid_token"},
 		{"insufficient scope", &bearer.Error{Code: "insufficient_scope", Status: 403, Description: "this request needs the update:contacts scope"},
 			"update:contacts", 403,
 			map[string]string{"realm": "contacts", "error": "insufficient_scope",

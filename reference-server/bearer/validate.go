@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oauth-harness/oauth-harness/reference-server/errdesc"
 	"net/http"
 	"reflect"
 	"strings"
@@ -299,7 +300,7 @@ func ParseAuthorization(r *http.Request) (string, *Error) {
 func WriteError(w http.ResponseWriter, realm string, e *Error, scope string) {
 	ch := fmt.Sprintf("Bearer realm=%q", realm)
 	if e.Code != "" {
-		ch += fmt.Sprintf(", error=%q, error_description=%q", e.Code, sanitize(e.Description))
+		ch += fmt.Sprintf(", error=%q, error_description=%q", e.Code, errdesc.Clean(e.Description))
 	}
 	if scope != "" {
 		ch += fmt.Sprintf(", scope=%q", scope)
@@ -313,14 +314,4 @@ func WriteError(w http.ResponseWriter, realm string, e *Error, scope string) {
 		body["error"] = "unauthorized"
 	}
 	_ = json.NewEncoder(w).Encode(body)
-}
-
-// sanitize keeps a description inside the quoted-string charset RFC 6750 §3 allows.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return '\''
-		}
-		return r
-	}, s)
 }

@@ -3,8 +3,8 @@ package oauth
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/oauth-harness/oauth-harness/reference-server/errdesc"
 	"net/http"
-	"strings"
 )
 
 // Error is an OAuth 2.0 error (RFC 6749 §4.1.2.1 and §5.2): the code, a human-readable
@@ -20,23 +20,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
 func oerr(status int, code, format string, args ...any) *Error {
-	return &Error{Code: code, Description: sanitize(fmt.Sprintf(format, args...)), Status: status}
-}
-
-// sanitize keeps error_description within the characters RFC 6749 §5.2 allows (%x20-21 / %x23-5B /
-// %x5D-7E): descriptions quote values taken from the request.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '"':
-			return '\''
-		case r == '\\':
-			return '/'
-		case r < 0x20 || r > 0x7e:
-			return '?'
-		}
-		return r
-	}, s)
+	return &Error{Code: code, Description: errdesc.Clean(fmt.Sprintf(format, args...)), Status: status}
 }
 
 func invalidRequest(format string, args ...any) *Error {

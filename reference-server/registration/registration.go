@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/oauth-harness/oauth-harness/reference-server/errdesc"
 	"io"
 	"mime"
 	"net/http"
@@ -340,23 +341,8 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	out := *e
-	out.Description = sanitize(e.Description)
+	out.Description = errdesc.Clean(e.Description)
 	_ = json.NewEncoder(w).Encode(out)
-}
-
-// sanitize keeps error_description to the ASCII RFC 6749 §5.2 allows: messages quote client input.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '"':
-			return '\''
-		case r == '\\':
-			return '/'
-		case r < 0x20 || r > 0x7e:
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 func noStore(w http.ResponseWriter) {
