@@ -7,10 +7,10 @@ ADDR      ?= 127.0.0.1:9000
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: run test setup build serve check unit fuzz bench bench-full clean
+.PHONY: run test setup setup-run build serve check unit fuzz bench bench-full clean
 
 ## run: the main job. Today: the reference authorization server and contacts API on $(ADDR).
-run: setup build
+run: setup-run build
 	$(BIN) serve --addr $(ADDR)
 
 serve: run
@@ -22,6 +22,9 @@ test: setup check unit fuzz bench
 
 setup:
 	@.ci/setup
+
+setup-run:
+	@.ci/setup run
 
 build:
 	$(GO) build -o $(BIN) ./cmd/oauth-harness

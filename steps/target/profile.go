@@ -1,7 +1,7 @@
 // Package target describes a server under test: its issuer, the API it protects, the clients and
 // users the conformance suite may use (by alias, as the features name them), the selectors of its
 // login and consent pages, and the capabilities it has. The embedded reference server's profile is
-// built from the fixtures; any other provider's is written in YAML (see fixtures/targets/).
+// built from the fixtures; any other provider's is written in YAML.
 package target
 
 import (
