@@ -8,7 +8,7 @@ import (
 
 func TestClean(t *testing.T) {
 	got := errdesc.Clean("scope \"délete\"\\\r\nx")
-	if want := "scope 'd??lete'/??x"; got != want {
+	if want := "scope 'd?lete'/??x"; got != want {
 		t.Errorf("Clean = %q, want %q", got, want)
 	}
 	for _, r := range got {
