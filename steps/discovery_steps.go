@@ -1,0 +1,176 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/cucumber/godog"
+)
+
+func discoverySteps(sc *godog.ScenarioContext) {
+	sc.Step(`^a client reads the discovery document$`, readDiscovery)
+	sc.Step(`^the document's issuer is the target's issuer$`, documentIssuerIsTarget)
+	sc.Step(`^the document names the authorization, token and JWKS endpoints under the issuer's host$`, endpointsUnderIssuer)
+	sc.Step(`^the OAuth authorization server metadata names the same issuer and endpoints$`, oauthMetadataAgrees)
+	sc.Step(`^a client reads the JWKS$`, readJWKS)
+	sc.Step(`^every key has a kid$`, everyKeyHasKid)
+	sc.Step(`^no two keys share a kid$`, kidsAreUnique)
+	sc.Step(`^no key carries private material$`, noPrivateMaterial)
+}
+
+// discover reads the OpenID configuration once per scenario.
+func discover(ctx context.Context) (map[string]any, error) {
+	w := worldOf(ctx)
+	if w.discovery != nil {
+		return w.discovery, nil
+	}
+	r, err := w.get(ctx, strings.TrimSuffix(w.target.Issuer, "/")+"/.well-known/openid-configuration")
+	if err != nil {
+		return nil, err
+	}
+	if r.status != 200 || r.json == nil {
+		return nil, fmt.Errorf("discovery document: want HTTP 200 with a JSON object, got %s", r)
+	}
+	w.discovery = r.json
+	return w.discovery, nil
+}
+
+func readDiscovery(ctx context.Context) error { _, err := discover(ctx); return err }
+
+func documentIssuerIsTarget(ctx context.Context) error {
+	d, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	if got, want := d["issuer"], strings.TrimSuffix(worldOf(ctx).target.Issuer, "/"); got != want {
+		return fmt.Errorf("issuer: expected %q, got %v", want, got)
+	}
+	return nil
+}
+
+func endpointsUnderIssuer(ctx context.Context) error {
+	d, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	iss, _ := url.Parse(worldOf(ctx).target.Issuer)
+	for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri"} {
+		s, _ := d[k].(string)
+		u, err := url.Parse(s)
+		if s == "" || err != nil || !u.IsAbs() {
+			return fmt.Errorf("%s: expected an absolute URL, got %q", k, s)
+		}
+		if u.Host != iss.Host || (u.Scheme != "https" && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
+			return fmt.Errorf("%s: expected an https (or loopback) URL on %s, got %q", k, iss.Host, s)
+		}
+	}
+	return nil
+}
+
+// oauthMetadataAgrees reads RFC 8414 metadata at its well-known location (before the issuer's path).
+func oauthMetadataAgrees(ctx context.Context) error {
+	d, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	w := worldOf(ctx)
+	iss, _ := url.Parse(strings.TrimSuffix(w.target.Issuer, "/"))
+	r, err := w.get(ctx, iss.Scheme+"://"+iss.Host+"/.well-known/oauth-authorization-server"+iss.Path)
+	if err != nil {
+		return err
+	}
+	if r.status != 200 || r.json == nil {
+		return fmt.Errorf("OAuth metadata: want HTTP 200 with a JSON object, got %s", r)
+	}
+	for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"} {
+		if r.json[k] != d[k] {
+			return fmt.Errorf("%s: the OpenID configuration says %v, the OAuth metadata says %v", k, d[k], r.json[k])
+		}
+	}
+	return nil
+}
+
+func readJWKS(ctx context.Context) error {
+	d, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	w := worldOf(ctx)
+	uri, _ := d["jwks_uri"].(string)
+	if uri == "" {
+		return fmt.Errorf("the discovery document has no jwks_uri")
+	}
+	r, err := w.get(ctx, uri)
+	if err != nil {
+		return err
+	}
+	if r.status != 200 {
+		return fmt.Errorf("JWKS: want HTTP 200, got %s", r)
+	}
+	w.jwks = r
+	return nil
+}
+
+// jwksKeys returns the JWKS members as raw JSON objects, so the checks see exactly what was sent.
+func jwksKeys(ctx context.Context) ([]map[string]any, error) {
+	w := worldOf(ctx)
+	if w.jwks == nil {
+		if err := readJWKS(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(w.jwks.body, &set); err != nil || len(set.Keys) == 0 {
+		return nil, fmt.Errorf("JWKS: expected {\"keys\": [...]} with at least one key, got %s", w.jwks)
+	}
+	return set.Keys, nil
+}
+
+func everyKeyHasKid(ctx context.Context) error {
+	keys, err := jwksKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if kid, _ := k["kid"].(string); kid == "" {
+			return fmt.Errorf("key %d (%v) has no kid", i, k["kty"])
+		}
+	}
+	return nil
+}
+
+func kidsAreUnique(ctx context.Context) error {
+	keys, err := jwksKeys(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		kid, _ := k["kid"].(string)
+		if seen[kid] {
+			return fmt.Errorf("kid %q is used by two keys", kid)
+		}
+		seen[kid] = true
+	}
+	return nil
+}
+
+func noPrivateMaterial(ctx context.Context) error {
+	keys, err := jwksKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		for _, member := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+			if _, ok := k[member]; ok {
+				return fmt.Errorf("key %v publishes the private member %q", k["kid"], member)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/cucumber/godog"
+	"github.com/oauth-harness/oauth-harness/steps/target"
+)
+
+// Config is one run of the catalogue against one target.
+type Config struct {
+	Target *target.Profile
+	// Features is where the .feature files are (features.FS for the built-in catalogue).
+	Features fs.FS
+	// Tags filters scenarios, in godog's syntax ("@client-credentials && ~@needs-admin").
+	Tags        string
+	Concurrency int
+	// Format is godog's: "pretty", "progress", or several as "pretty,cucumber:out.json,junit:out.xml".
+	Format   string
+	Output   io.Writer
+	TestingT *testing.T // set under go test: each scenario becomes a subtest
+}
+
+// Run executes the catalogue. It returns an error for a run that could not start (a malformed
+// feature file, a bad tag expression) and otherwise whether every scenario passed.
+func Run(cfg Config) (passed bool, err error) {
+	if cfg.Target == nil {
+		return false, errors.New("steps: a target is required")
+	}
+	if err := cfg.Target.Validate(); err != nil {
+		return false, err
+	}
+	if strings.HasSuffix(strings.TrimSpace(cfg.Tags), "&&") || strings.HasSuffix(strings.TrimSpace(cfg.Tags), ",") {
+		return false, fmt.Errorf("steps: the tag expression %q is incomplete", cfg.Tags) // godog panics on it
+	}
+	if cfg.Format == "" {
+		cfg.Format = "progress"
+	}
+	suite := godog.TestSuite{
+		Name:                "oauth-harness conformance",
+		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target) },
+		Options: &godog.Options{
+			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
+			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
+		},
+	}
+	// Parse first: godog reports a malformed file only on stderr, with status 2.
+	if _, err := suite.RetrieveFeatures(); err != nil {
+		return false, fmt.Errorf("steps: the features cannot be read: %w", err)
+	}
+	switch status := suite.Run(); status {
+	case 0:
+		return true, nil
+	case 1:
+		return false, nil
+	default:
+		return false, fmt.Errorf("steps: godog could not run the suite (status %d)", status)
+	}
+}
+
+// initialize wires one scenario: its state, the capability check, its steps and its clean-up.
+func initialize(sc *godog.ScenarioContext, t *target.Profile) {
+	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		w := newWorld(t)
+		for _, tag := range s.Tags {
+			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !t.Has(c) {
+				w.skipReason = fmt.Sprintf("the target %q lacks the capability %q", t.Name, c)
+				break
+			}
+		}
+		return context.WithValue(ctx, worldKey{}, w), nil
+	})
+	// The skip happens at the first step, so the reason is attached to it and reaches the reports
+	// (godog's formatters drop the text of a skip error).
+	sc.StepContext().Before(func(ctx context.Context, _ *godog.Step) (context.Context, error) {
+		w, ok := ctx.Value(worldKey{}).(*world)
+		if !ok || w.skipReason == "" {
+			return ctx, nil
+		}
+		ctx = godog.Attach(ctx, godog.Attachment{Body: []byte("skipped: " + w.skipReason), FileName: "skip-reason.txt", MediaType: "text/plain"})
+		return ctx, fmt.Errorf("%w: %s", godog.ErrSkip, w.skipReason)
+	})
+	sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+		w, ok := ctx.Value(worldKey{}).(*world)
+		if !ok {
+			return ctx, nil
+		}
+		var errs []error
+		for i := len(w.cleanups) - 1; i >= 0; i-- {
+			errs = append(errs, w.cleanups[i](context.WithoutCancel(ctx)))
+		}
+		return ctx, errors.Join(errs...)
+	})
+	discoverySteps(sc)
+	tokenSteps(sc)
+	apiSteps(sc)
+	adminSteps(sc)
+}

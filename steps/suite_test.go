@@ -1,0 +1,113 @@
+package steps_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/oauth-harness/oauth-harness/features"
+	"github.com/oauth-harness/oauth-harness/reference-server/server"
+	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
+	"github.com/oauth-harness/oauth-harness/steps"
+	"github.com/oauth-harness/oauth-harness/steps/target"
+)
+
+// reference starts the embedded server and describes it as a target with every capability.
+func reference(t *testing.T) (*server.Server, *target.Profile) {
+	t.Helper()
+	srv := servertest.Start(t, server.Options{})
+	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), target.KnownCapabilities)
+	p.AdminToken = servertest.AdminToken
+	return srv, p
+}
+
+// The whole catalogue passes against the reference server; every scenario is a subtest.
+func TestCatalogueAgainstTheReferenceServer(t *testing.T) {
+	_, p := reference(t)
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Format: "progress", Output: &bytes.Buffer{}, TestingT: t})
+	if err != nil || !passed {
+		t.Fatalf("passed=%v err=%v", passed, err)
+	}
+}
+
+// The suite can fail: with a defect switched on, the scenario that checks that behaviour turns red,
+// and with it off the same scenario is green.
+func TestTheSuiteCatchesDefects(t *testing.T) {
+	srv, p := reference(t)
+	cases := []struct{ defect, tags string }{
+		{"api-accepts-alg-none", "@rfc8725-3.1"},
+		{"api-ignores-expiry", "@rfc9068-4"},
+		{"as-scopes-beyond-grant", "@rfc6749-3.3"},
+		{"as-accepts-wrong-client-secret", "@client-credentials && @rfc6749-5.2"},
+		{"api-accepts-query-token", "@rfc9700-4.3.2"},
+	}
+	for _, c := range cases {
+		t.Run(c.defect, func(t *testing.T) {
+			run := func() bool {
+				var out bytes.Buffer
+				passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: c.tags, Format: "progress", Output: &out})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return passed
+			}
+			setDefects(t, srv, `{"on":[]}`)
+			if !run() {
+				t.Fatalf("scenarios %s fail with every defect off", c.tags)
+			}
+			setDefects(t, srv, `{"on":["`+c.defect+`"]}`)
+			defer setDefects(t, srv, `{"on":[]}`)
+			if run() {
+				t.Errorf("with %s on, scenarios %s still pass: the suite cannot see the defect", c.defect, c.tags)
+			}
+		})
+	}
+}
+
+func setDefects(t *testing.T, srv *server.Server, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, srv.IssuerURL()+"/admin/defects", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+servertest.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT /admin/defects %s: %d", body, resp.StatusCode)
+	}
+}
+
+// A target without a capability gets the scenarios that need it skipped, not failed or passed.
+func TestMissingCapabilitySkipsWithTheReason(t *testing.T) {
+	_, p := reference(t)
+	p.Capabilities = []string{target.CapClientCredentials} // no admin, no contacts API
+	var out bytes.Buffer
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@contacts-api",
+		Format: "cucumber", Output: &out})
+	if err != nil || !passed {
+		t.Fatalf("passed=%v err=%v", passed, err)
+	}
+	if !strings.Contains(out.String(), `lacks the capability \"contacts-api\"`) && !strings.Contains(out.String(), "skip-reason.txt") {
+		t.Errorf("the cucumber report does not carry the skip reason:\n%.800s", out.String())
+	}
+	if strings.Contains(out.String(), `"status": "passed"`) {
+		t.Errorf("a scenario needing a missing capability passed:\n%.800s", out.String())
+	}
+}
+
+func TestMalformedFeatureIsAnError(t *testing.T) {
+	_, p := reference(t)
+	bad := fstest.MapFS{"bad.feature": {Data: []byte("This line is not gherkin at all\nFeature: x\n")}}
+	if _, err := steps.Run(steps.Config{Target: p, Features: bad, Output: &bytes.Buffer{}}); err == nil {
+		t.Error("a malformed feature file ran without an error")
+	}
+	if _, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@a && ", Output: &bytes.Buffer{}}); err == nil {
+		t.Error("an incomplete tag expression ran without an error")
+	}
+	if _, err := steps.Run(steps.Config{Features: features.FS}); err == nil {
+		t.Error("a run without a target ran")
+	}
+}
