@@ -16,10 +16,11 @@ import (
 const usage = `oauth-harness: conformance and load testing for OAuth 2.0 / OpenID Connect
 
 Usage:
-  oauth-harness serve [flags]   run the reference authorization server and contacts API
-  oauth-harness help            show this text
+  oauth-harness conformance [flags]  run the conformance catalogue (default: against the embedded server)
+  oauth-harness serve [flags]        run the reference authorization server and contacts API
+  oauth-harness help                 show this text
 
-Run "oauth-harness serve -h" for its flags.
+Run "oauth-harness COMMAND -h" for a command's flags.
 `
 
 // errUsage marks errors that the usage text explains.
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,11 +3,13 @@ package oauth_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
 
 // The authorization request is carried sealed through the pages: altering it, or replaying it after
@@ -144,5 +146,32 @@ func TestClientAuthenticationFailuresLookAlike(t *testing.T) {
 		if r.err() != "invalid_client" || r.str("error_description") != "client authentication failed" {
 			t.Errorf("%s: %v, want invalid_client \"client authentication failed\"", name, r)
 		}
+	}
+}
+
+// The sealed request is checked again against the tenant as it is when the user answers: a scope the
+// API no longer defines cannot ride through on a request started before the change.
+func TestSealedRequestIsRecheckedAgainstTheTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, server.Options{})
+	b := e.browser()
+	p := b.get(e.flow("contacts-web", "openid", "update:contacts").authURL())
+	if p.kind() != "login" {
+		t.Fatalf("%s page, want login", p.kind())
+	}
+	err := e.srv.Tenant.Update(func(c *tenant.Config) error {
+		for i := range c.APIs {
+			c.APIs[i].Scopes = slices.DeleteFunc(c.APIs[i].Scopes, func(s tenant.Scope) bool { return s.Value == "update:contacts" })
+		}
+		for i := range c.ClientGrants {
+			c.ClientGrants[i].Scopes = slices.DeleteFunc(c.ClientGrants[i].Scopes, func(s string) bool { return s == "update:contacts" })
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.login(p, "paul"); got.kind() != "error" {
+		t.Errorf("login on a request whose scope was removed since: %d %s page, want the error page", got.Status, got.kind())
 	}
 }

@@ -83,6 +83,12 @@ func (p *Provider) unseal(s string) (*authRequest, error) {
 		!allowsResponseType(app, sr.ResponseType) {
 		return nil, errBadRequest
 	}
+	// Nor may the request have become one the client could not make now: a scope the API dropped, or
+	// no PKCE from a client that has since become public.
+	if scopes, e := grantableScopes(app, api, sr.Scopes); e != nil || len(scopes) != len(sr.Scopes) ||
+		(app.Public() && sr.Challenge == "" && sr.ResponseType == "code") {
+		return nil, errBadRequest
+	}
 	ar := &authRequest{App: app, API: api, ResponseType: sr.ResponseType, Fragment: sr.Fragment, RedirectURI: sr.RedirectURI, State: sr.State, Nonce: sr.Nonce,
 		Scopes: sr.Scopes, Challenge: sr.Challenge, ChallengeMethod: sr.ChallengeMth, Prompt: sr.Prompt, MaxAge: sr.MaxAge, Expires: expires,
 		UserID: sr.UserID}

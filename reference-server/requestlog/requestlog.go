@@ -11,6 +11,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -56,7 +57,7 @@ type Log struct {
 	capacity int
 }
 
-// DefaultCapacity bounds memory: about 200 bytes an entry.
+// DefaultCapacity bounds memory: at most about 2 KiB an entry (every string is bounded, see add).
 const DefaultCapacity = 10_000
 
 // New returns a log holding up to capacity entries (DefaultCapacity when capacity <= 0).
@@ -67,7 +68,15 @@ func New(capacity int) *Log {
 	return &Log{entries: make([]Entry, capacity), capacity: capacity}
 }
 
+// maxField bounds each recorded string. Values parsed from a request are substrings of its body or
+// URL: keeping one unbounded (or uncopied) would keep the whole request alive, up to 64 KiB an entry.
+const maxField = 256
+
+func bound(s string) string { return strings.Clone(s[:min(len(s), maxField)]) }
+
 func (l *Log) add(e Entry) {
+	e.Method, e.Path, e.ClientID, e.GrantType = bound(e.Method), bound(e.Path), bound(e.ClientID), bound(e.GrantType)
+	e.AuthMethod, e.Bearer, e.Scope, e.Error = bound(e.AuthMethod), bound(e.Bearer), bound(e.Scope), bound(e.Error)
 	l.mu.Lock()
 	l.entries[l.next] = e
 	l.next = (l.next + 1) % l.capacity
@@ -112,6 +121,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController and http.MaxBytesReader reach the connection's writer (the
+// latter closes the connection after an oversized body).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

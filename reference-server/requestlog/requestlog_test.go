@@ -3,7 +3,9 @@ package requestlog_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/requestlog"
 )
@@ -49,4 +51,21 @@ func TestEntriesAreOldestFirstAfterWrapping(t *testing.T) {
 
 func TestAnnotateWithoutEntryIsANoOp(t *testing.T) {
 	requestlog.Annotate(httptest.NewRequest(http.MethodGet, "/", nil).Context(), func(e *requestlog.Entry) { e.ClientID = "x" })
+}
+
+// Entries keep bounded copies: a value parsed from a 64 KiB body must not keep the body alive.
+func TestEntriesAreBoundedCopies(t *testing.T) {
+	l := requestlog.New(2)
+	huge := strings.Repeat("x", 64<<10)
+	h := l.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requestlog.Annotate(r.Context(), func(e *requestlog.Entry) { e.ClientID, e.Scope = huge, huge[:10] })
+	}), nil)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/api/"+strings.Repeat("p", 5000), nil))
+	e := l.Entries(nil)[0]
+	if len(e.ClientID) != 256 || len(e.Path) != 256 || e.Scope != huge[:10] {
+		t.Errorf("entry lengths client_id %d, path %d, scope %q: want 256, 256 and the short scope whole", len(e.ClientID), len(e.Path), e.Scope)
+	}
+	if unsafe.StringData(e.ClientID) == unsafe.StringData(huge) {
+		t.Error("the entry shares memory with the request's value instead of copying it")
+	}
 }
