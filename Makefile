@@ -9,11 +9,14 @@ BENCHTIME ?= 1x
 
 .PHONY: run test setup setup-run build serve check unit fuzz bench bench-full clean
 
-## run: the main job. Today: the reference authorization server and contacts API on $(ADDR).
+## run: the main job: the conformance catalogue against the embedded reference server, reports in reports/.
+## (The short load test joins it with the load-testing issue.)
 run: setup-run build
-	$(BIN) serve --addr $(ADDR)
+	$(BIN) conformance --out reports
 
-serve: run
+## serve: the reference authorization server and contacts API on $(ADDR), until Ctrl-C.
+serve: setup-run build
+	$(BIN) serve --addr $(ADDR)
 
 ## test: everything CI gates on: format, vet, race-enabled tests, brief fuzzing, benchmarks compile and run once.
 test: setup check unit fuzz bench
