@@ -3,11 +3,14 @@ package admin
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/oauth-harness/oauth-harness/reference-server/registration"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 	"github.com/oauth-harness/oauth-harness/reference-server/tokens"
 )
@@ -97,8 +100,7 @@ func (h *Handler) createAPI(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) updateAPI(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	cur := h.cfg.Tenant.API(id)
-	if cur == nil {
+	if h.cfg.Tenant.API(id) == nil {
 		writeError(w, notFound("no API has identifier %q", id))
 		return
 	}
@@ -107,13 +109,34 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	a, e := d.apply(*cur)
+	// The merge over the current API happens under the tenant's writer lock, so that a concurrent
+	// change to the API is not undone by a stale copy.
+	var e *apiError
+	at, err := h.update(func(c *tenant.Config) (string, error) {
+		i := slices.IndexFunc(c.APIs, func(a tenant.API) bool { return a.Identifier == id })
+		if i < 0 {
+			return "", fmt.Errorf("%w: no API has identifier %q", tenant.ErrNotFound, id)
+		}
+		a, ae := d.apply(c.APIs[i])
+		if ae != nil {
+			e = ae
+			return "", errRefused
+		}
+		if a.Identifier == "" {
+			a.Identifier = id
+		}
+		if a.Identifier != id {
+			e = badRequest("identifier", "cannot change (it is the tokens' audience): delete the API and create another")
+			return "", errRefused
+		}
+		c.APIs[i] = a
+		return fmt.Sprintf("apis[%d]", i), nil
+	})
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	err := h.cfg.Tenant.UpdateAPI(id, a)
-	done(w, http.StatusOK, h.apiAfter(id, err), err)
+	done(w, http.StatusOK, h.apiAfter(id, err), relative(err, at))
 }
 
 func (h *Handler) apiAfter(id string, err error) any {
@@ -234,8 +257,7 @@ func (h *Handler) createApp(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	cur := h.cfg.Tenant.Application(id)
-	if cur == nil {
+	if h.cfg.Tenant.Application(id) == nil {
 		writeError(w, notFound("no application has client_id %q", id))
 		return
 	}
@@ -247,13 +269,34 @@ func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	if d.ClientID == "" {
 		d.ClientID = id
 	}
-	a, secret, e := d.apply(*cur)
+	// The merge over the current application happens under the tenant's writer lock: a secret
+	// rotated meanwhile (rotateSecret) is kept, not overwritten with the digest read before it.
+	var (
+		e      *apiError
+		secret string
+	)
+	at, err := h.update(func(c *tenant.Config) (string, error) {
+		i := slices.IndexFunc(c.Applications, func(a tenant.Application) bool { return a.ClientID == id })
+		if i < 0 {
+			return "", fmt.Errorf("%w: no application has client_id %q", tenant.ErrNotFound, id)
+		}
+		a, s, ae := d.apply(c.Applications[i])
+		if ae != nil {
+			e = ae
+			return "", errRefused
+		}
+		if a.ClientID != id {
+			e = badRequest("client_id", "cannot change: delete the application and create another")
+			return "", errRefused
+		}
+		c.Applications[i], secret = a, s
+		return fmt.Sprintf("applications[%d]", i), nil
+	})
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	err := h.cfg.Tenant.UpdateApplication(id, a)
-	done(w, http.StatusOK, h.appAfter(id, secret, err), err)
+	done(w, http.StatusOK, h.appAfter(id, secret, err), relative(err, at))
 }
 
 func (h *Handler) appAfter(id, secret string, err error) any {
@@ -292,6 +335,45 @@ func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request) {
 	err := h.cfg.Tenant.DeleteApplication(id)
 	if err == nil {
 		h.cfg.Store.RevokeClient(id)
+		// A dynamically registered client's registration access token ends with it, and does not
+		// carry over to an application created later under the same client_id.
+		registration.ApplicationDeleted(h.cfg.Tenant, id)
 	}
 	done(w, 0, nil, err)
+}
+
+// errRefused stops a Tenant.Update whose closure found the request at fault; the closure keeps the
+// answer.
+var errRefused = errors.New("admin: request refused")
+
+// update is Tenant.Update for a change to one object: change returns the object's path
+// ("applications[3]"), which update returns for relative.
+func (h *Handler) update(change func(*tenant.Config) (string, error)) (string, error) {
+	var at string
+	err := h.cfg.Tenant.Update(func(c *tenant.Config) error {
+		var err error
+		at, err = change(c)
+		return err
+	})
+	return at, err
+}
+
+// relative names the problems of a Tenant.Update error relative to the object at ("applications[3]"),
+// as the typed tenant mutations do, so that a fault in the object is a 400 naming its member and only
+// a fault elsewhere in the tenant a 409.
+func relative(err error, at string) error {
+	var ve *tenant.ValidationError
+	if at == "" || !errors.As(err, &ve) {
+		return err
+	}
+	out := &tenant.ValidationError{}
+	for _, p := range ve.Problems {
+		field, inside := strings.CutPrefix(p.Path, at+".")
+		if !inside {
+			field = p.Path
+			out.Elsewhere = true
+		}
+		out.Problems = append(out.Problems, tenant.Problem{Field: field, Path: p.Path, Message: p.Message})
+	}
+	return out
 }

@@ -93,23 +93,41 @@ func userOut(u *tenant.User) userDoc {
 
 // apply writes the document over u, hashing a new password; a password left out keeps the current one.
 func (d *userDoc) apply(u tenant.User) (tenant.User, *apiError) {
-	u.ID, u.Email, u.Name, u.Accounts = d.ID, d.Email, d.Name, slices.Clone(d.Accounts)
+	hash, e := d.hash()
+	if e != nil {
+		return u, e
+	}
+	return d.merge(u, hash)
+}
+
+// hash returns the bcrypt hash of the document's password ("" when it has none). It is slow on
+// purpose, so it runs before the tenant is locked.
+func (d *userDoc) hash() (string, *apiError) {
 	switch {
-	case d.Password == "" && u.PasswordHash == "":
-		return u, badRequest("password", "is required")
 	case d.Password == "":
-		return u, nil
+		return "", nil
 	case len(d.Password) < 8:
-		return u, badRequest("password", "must be at least 8 characters")
+		return "", badRequest("password", "must be at least 8 characters")
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(d.Password), bcrypt.DefaultCost)
 	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
-		return u, badRequest("password", "must be at most 72 bytes (bcrypt's limit)")
+		return "", badRequest("password", "must be at most 72 bytes (bcrypt's limit)")
 	}
 	if err != nil {
-		return u, &apiError{Status: http.StatusInternalServerError, Code: "server_error", Description: "cannot hash the password"}
+		return "", &apiError{Status: http.StatusInternalServerError, Code: "server_error", Description: "cannot hash the password"}
 	}
-	u.PasswordHash = string(hash)
+	return string(hash), nil
+}
+
+// merge writes the document over u with hash, the new password's hash ("" keeps the current one).
+func (d *userDoc) merge(u tenant.User, hash string) (tenant.User, *apiError) {
+	u.ID, u.Email, u.Name, u.Accounts = d.ID, d.Email, d.Name, slices.Clone(d.Accounts)
+	switch {
+	case hash != "":
+		u.PasswordHash = hash
+	case u.PasswordHash == "":
+		return u, badRequest("password", "is required")
+	}
 	return u, nil
 }
 
@@ -155,8 +173,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	cur := h.cfg.Tenant.User(id)
-	if cur == nil {
+	if h.cfg.Tenant.User(id) == nil {
 		writeError(w, notFound("no user has id %q", id))
 		return
 	}
@@ -168,13 +185,35 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 	if d.ID == "" {
 		d.ID = id
 	}
-	u, e := d.apply(*cur)
+	hash, e := d.hash()
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	err := h.cfg.Tenant.UpdateUser(id, u)
-	done(w, http.StatusOK, h.userAfter(id, err), err)
+	// The merge over the current user happens under the tenant's writer lock, so that a concurrent
+	// change to the user is not undone by a stale copy.
+	at, err := h.update(func(c *tenant.Config) (string, error) {
+		i := slices.IndexFunc(c.Users, func(u tenant.User) bool { return u.ID == id })
+		if i < 0 {
+			return "", fmt.Errorf("%w: no user has id %q", tenant.ErrNotFound, id)
+		}
+		u, ae := d.merge(c.Users[i], hash)
+		if ae != nil {
+			e = ae
+			return "", errRefused
+		}
+		if u.ID != id {
+			e = badRequest("id", "cannot change: tokens and consents refer to it")
+			return "", errRefused
+		}
+		c.Users[i] = u
+		return fmt.Sprintf("users[%d]", i), nil
+	})
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	done(w, http.StatusOK, h.userAfter(id, err), relative(err, at))
 }
 
 func (h *Handler) userAfter(id string, err error) any {

@@ -73,11 +73,61 @@ func decodeMetadata(body []byte) (*Metadata, *Error) {
 	return &m, nil
 }
 
+// Bounds on the metadata of one client: they keep a registration small, since each one stays in the
+// tenant, which every later change copies and revalidates whole.
+const (
+	maxRedirectURIs = 10
+	maxContacts     = 10
+	maxString       = 2048 // bytes, for every string member and list entry
+	maxJWKSKeys     = 5
+)
+
+// checkLimits enforces the bounds, naming the member at fault.
+func (m *Metadata) checkLimits() *Error {
+	if len(m.RedirectURIs) > maxRedirectURIs {
+		return badRedirect("redirect_uris: more than %d redirect URIs", maxRedirectURIs)
+	}
+	for i, r := range m.RedirectURIs {
+		if len(r) > maxString {
+			return badRedirect("redirect_uris[%d]: longer than %d bytes", i, maxString)
+		}
+	}
+	if len(m.Contacts) > maxContacts {
+		return badMetadata("contacts: more than %d contacts", maxContacts)
+	}
+	if m.JWKS != nil && len(m.JWKS.Keys) > maxJWKSKeys {
+		return badMetadata("jwks: more than %d keys", maxJWKSKeys)
+	}
+	lists := []struct {
+		name string
+		v    []string
+	}{{"contacts", m.Contacts}, {"grant_types", m.GrantTypes}, {"response_types", m.ResponseTypes}}
+	for _, l := range lists {
+		for i, v := range l.v {
+			if len(v) > maxString {
+				return badMetadata("%s[%d]: longer than %d bytes", l.name, i, maxString)
+			}
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"client_name", m.ClientName}, {"token_endpoint_auth_method", m.TokenEndpointAuthMethod},
+		{"application_type", m.ApplicationType}, {"scope", m.Scope}, {"client_uri", m.ClientURI}, {"logo_uri", m.LogoURI},
+		{"tos_uri", m.TOSURI}, {"policy_uri", m.PolicyURI}, {"software_id", m.SoftwareID}, {"software_version", m.SoftwareVersion},
+		{"jwks_uri", m.JWKSURI}} {
+		if len(f.v) > maxString {
+			return badMetadata("%s: longer than %d bytes", f.name, maxString)
+		}
+	}
+	return nil
+}
+
 // normalize fills the RFC 7591 defaults and checks what the tenant validator does not: only the code
 // flow (with refresh tokens) is open to registered clients, redirect URIs are https or loopback http,
 // and the remaining metadata is well formed. The tenant validator then checks the application as a
 // whole (see application).
 func (m *Metadata) normalize(t *tenant.Tenant) *Error {
+	if e := m.checkLimits(); e != nil {
+		return e
+	}
 	if len(m.GrantTypes) == 0 {
 		m.GrantTypes = []string{tenant.GrantAuthorizationCode}
 	}
