@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/oauth-harness/oauth-harness/reference-server/registration"
@@ -112,7 +111,7 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *http.Request) {
 	// The merge over the current API happens under the tenant's writer lock, so that a concurrent
 	// change to the API is not undone by a stale copy.
 	var e *apiError
-	at, err := h.update(func(c *tenant.Config) (string, error) {
+	err := h.cfg.Tenant.UpdateAt(func(c *tenant.Config) (string, error) {
 		i := slices.IndexFunc(c.APIs, func(a tenant.API) bool { return a.Identifier == id })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no API has identifier %q", tenant.ErrNotFound, id)
@@ -136,7 +135,7 @@ func (h *Handler) updateAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	done(w, http.StatusOK, h.apiAfter(id, err), relative(err, at))
+	done(w, http.StatusOK, h.apiAfter(id, err), err)
 }
 
 func (h *Handler) apiAfter(id string, err error) any {
@@ -275,7 +274,7 @@ func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request) {
 		e      *apiError
 		secret string
 	)
-	at, err := h.update(func(c *tenant.Config) (string, error) {
+	err := h.cfg.Tenant.UpdateAt(func(c *tenant.Config) (string, error) {
 		i := slices.IndexFunc(c.Applications, func(a tenant.Application) bool { return a.ClientID == id })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no application has client_id %q", tenant.ErrNotFound, id)
@@ -296,7 +295,7 @@ func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	done(w, http.StatusOK, h.appAfter(id, secret, err), relative(err, at))
+	done(w, http.StatusOK, h.appAfter(id, secret, err), err)
 }
 
 func (h *Handler) appAfter(id, secret string, err error) any {
@@ -345,35 +344,3 @@ func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request) {
 // errRefused stops a Tenant.Update whose closure found the request at fault; the closure keeps the
 // answer.
 var errRefused = errors.New("admin: request refused")
-
-// update is Tenant.Update for a change to one object: change returns the object's path
-// ("applications[3]"), which update returns for relative.
-func (h *Handler) update(change func(*tenant.Config) (string, error)) (string, error) {
-	var at string
-	err := h.cfg.Tenant.Update(func(c *tenant.Config) error {
-		var err error
-		at, err = change(c)
-		return err
-	})
-	return at, err
-}
-
-// relative names the problems of a Tenant.Update error relative to the object at ("applications[3]"),
-// as the typed tenant mutations do, so that a fault in the object is a 400 naming its member and only
-// a fault elsewhere in the tenant a 409.
-func relative(err error, at string) error {
-	var ve *tenant.ValidationError
-	if at == "" || !errors.As(err, &ve) {
-		return err
-	}
-	out := &tenant.ValidationError{}
-	for _, p := range ve.Problems {
-		field, inside := strings.CutPrefix(p.Path, at+".")
-		if !inside {
-			field = p.Path
-			out.Elsewhere = true
-		}
-		out.Problems = append(out.Problems, tenant.Problem{Field: field, Path: p.Path, Message: p.Message})
-	}
-	return out
-}

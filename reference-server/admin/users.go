@@ -192,7 +192,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	// The merge over the current user happens under the tenant's writer lock, so that a concurrent
 	// change to the user is not undone by a stale copy.
-	at, err := h.update(func(c *tenant.Config) (string, error) {
+	err := h.cfg.Tenant.UpdateAt(func(c *tenant.Config) (string, error) {
 		i := slices.IndexFunc(c.Users, func(u tenant.User) bool { return u.ID == id })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no user has id %q", tenant.ErrNotFound, id)
@@ -213,7 +213,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	done(w, http.StatusOK, h.userAfter(id, err), relative(err, at))
+	done(w, http.StatusOK, h.userAfter(id, err), err)
 }
 
 func (h *Handler) userAfter(id string, err error) any {

@@ -344,17 +344,16 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 	var (
 		secret string
 		app    tenant.Application
-		at     string
 	)
-	err := h.cfg.Tenant.Update(func(c *tenant.Config) error {
+	err := h.cfg.Tenant.UpdateAt(func(c *tenant.Config) (string, error) {
 		i := h.appIndex(c, id, rec)
 		if i < 0 {
-			return errStale
+			return "", errStale
 		}
-		at = fmt.Sprintf("applications[%d]", i)
+		at := fmt.Sprintf("applications[%d]", i)
 		cur := &c.Applications[i]
 		if e := checkSecret(sent, cur.ClientSecretSHA256); e != nil {
-			return e
+			return "", e
 		}
 		a := m.application(*cur)
 		switch {
@@ -368,7 +367,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		}
 		c.Applications[i] = a
 		app = a
-		return nil
+		return at, nil
 	})
 	var me *Error
 	switch {
@@ -380,7 +379,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, me)
 		return
 	case err != nil:
-		writeError(w, r, tenantError(relative(err, at)))
+		writeError(w, r, tenantError(err))
 		return
 	}
 	h.mu.Lock()
@@ -471,25 +470,6 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// relative names the problems of a Tenant.Update error relative to the object at ("applications[3]"),
-// as the typed tenant mutations do: a problem elsewhere in the tenant keeps its whole path.
-func relative(err error, at string) error {
-	var ve *tenant.ValidationError
-	if at == "" || !errors.As(err, &ve) {
-		return err
-	}
-	out := &tenant.ValidationError{}
-	for _, p := range ve.Problems {
-		field, inside := strings.CutPrefix(p.Path, at+".")
-		if !inside {
-			field = p.Path
-			out.Elsewhere = true
-		}
-		out.Problems = append(out.Problems, tenant.Problem{Field: field, Path: p.Path, Message: p.Message})
-	}
-	return out
 }
 
 // checkUpdateMembers applies RFC 7592 §2.2 to an update body: client_id must be the client's own and

@@ -50,12 +50,13 @@ func fieldError(field, format string, args ...any) *ValidationError {
 // readers keep the previous configuration, untouched, until the swap. An error from change is
 // returned as is and changes nothing.
 func (t *Tenant) Update(change func(*Config) error) error {
-	return t.update(func(c *Config) (string, error) { return "", change(c) })
+	return t.UpdateAt(func(c *Config) (string, error) { return "", change(c) })
 }
 
-// update is Update for the typed mutations: change also returns the path of the object it touched
-// ("applications[3]"), so that validation problems in it are named relative to it.
-func (t *Tenant) update(change func(*Config) (string, error)) error {
+// UpdateAt is Update for a change to one object: change returns the object's path in the Config
+// ("applications[3]"), and the problems of a refused change are named relative to it, so that a
+// fault in the object names its member and only a fault elsewhere sets Elsewhere.
+func (t *Tenant) UpdateAt(change func(*Config) (string, error)) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	cfg := t.Config().Clone()
@@ -94,7 +95,7 @@ func asValidationError(err error, at string) *ValidationError {
 
 // AddAPI adds an API; its identifier must be new.
 func (t *Tenant) AddAPI(a API) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		if slices.ContainsFunc(c.APIs, func(x API) bool { return x.Identifier == a.Identifier }) {
 			return "", fmt.Errorf("%w: an API has identifier %q", ErrExists, a.Identifier)
 		}
@@ -106,7 +107,7 @@ func (t *Tenant) AddAPI(a API) error {
 // UpdateAPI replaces the API with this identifier. The identifier is the tokens' audience and
 // cannot change; a.Identifier may be left empty.
 func (t *Tenant) UpdateAPI(identifier string, a API) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.APIs, func(x API) bool { return x.Identifier == identifier })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no API has identifier %q", ErrNotFound, identifier)
@@ -125,7 +126,7 @@ func (t *Tenant) UpdateAPI(identifier string, a API) error {
 // DeleteAPI removes an API with the client grants and seed consents for it. It fails while the
 // tenant's default_audience or contacts_api names it.
 func (t *Tenant) DeleteAPI(identifier string) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.APIs, func(x API) bool { return x.Identifier == identifier })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no API has identifier %q", ErrNotFound, identifier)
@@ -139,7 +140,7 @@ func (t *Tenant) DeleteAPI(identifier string) error {
 
 // AddApplication adds an application; its client_id must be new.
 func (t *Tenant) AddApplication(a Application) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		if slices.ContainsFunc(c.Applications, func(x Application) bool { return x.ClientID == a.ClientID }) {
 			return "", fmt.Errorf("%w: an application has client_id %q", ErrExists, a.ClientID)
 		}
@@ -151,7 +152,7 @@ func (t *Tenant) AddApplication(a Application) error {
 // UpdateApplication replaces the application with this client_id, which cannot change;
 // a.ClientID may be left empty.
 func (t *Tenant) UpdateApplication(clientID string, a Application) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.Applications, func(x Application) bool { return x.ClientID == clientID })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no application has client_id %q", ErrNotFound, clientID)
@@ -170,7 +171,7 @@ func (t *Tenant) UpdateApplication(clientID string, a Application) error {
 // DeleteApplication removes an application with its client grants and seed consents. Consents and
 // grants given at run time live in the store: the caller revokes them there.
 func (t *Tenant) DeleteApplication(clientID string) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.Applications, func(x Application) bool { return x.ClientID == clientID })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no application has client_id %q", ErrNotFound, clientID)
@@ -188,7 +189,7 @@ func grantIndex(c *Config, clientID, audience string) int {
 
 // AddClientGrant adds a client grant; the client may hold one grant per API.
 func (t *Tenant) AddClientGrant(g ClientGrant) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		if grantIndex(c, g.ClientID, g.Audience) >= 0 {
 			return "", fmt.Errorf("%w: %q already has a grant for %q", ErrExists, g.ClientID, g.Audience)
 		}
@@ -199,7 +200,7 @@ func (t *Tenant) AddClientGrant(g ClientGrant) error {
 
 // UpdateClientGrant replaces the scopes of the grant of g.ClientID for g.Audience.
 func (t *Tenant) UpdateClientGrant(g ClientGrant) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := grantIndex(c, g.ClientID, g.Audience)
 		if i < 0 {
 			return "", fmt.Errorf("%w: %q has no grant for %q", ErrNotFound, g.ClientID, g.Audience)
@@ -211,7 +212,7 @@ func (t *Tenant) UpdateClientGrant(g ClientGrant) error {
 
 // DeleteClientGrant removes the grant of clientID for audience.
 func (t *Tenant) DeleteClientGrant(clientID, audience string) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := grantIndex(c, clientID, audience)
 		if i < 0 {
 			return "", fmt.Errorf("%w: %q has no grant for %q", ErrNotFound, clientID, audience)
@@ -223,7 +224,7 @@ func (t *Tenant) DeleteClientGrant(clientID, audience string) error {
 
 // AddUser adds a user; id and email must be new (Validate checks the email).
 func (t *Tenant) AddUser(u User) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		if slices.ContainsFunc(c.Users, func(x User) bool { return x.ID == u.ID }) {
 			return "", fmt.Errorf("%w: a user has id %q", ErrExists, u.ID)
 		}
@@ -234,7 +235,7 @@ func (t *Tenant) AddUser(u User) error {
 
 // UpdateUser replaces the user with this id, which cannot change; u.ID may be left empty.
 func (t *Tenant) UpdateUser(id string, u User) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.Users, func(x User) bool { return x.ID == id })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no user has id %q", ErrNotFound, id)
@@ -253,7 +254,7 @@ func (t *Tenant) UpdateUser(id string, u User) error {
 // DeleteUser removes a user with the user's seed consents. The user's sessions, consents and grants
 // at run time live in the store: the caller revokes them there.
 func (t *Tenant) DeleteUser(id string) error {
-	return t.update(func(c *Config) (string, error) {
+	return t.UpdateAt(func(c *Config) (string, error) {
 		i := slices.IndexFunc(c.Users, func(x User) bool { return x.ID == id })
 		if i < 0 {
 			return "", fmt.Errorf("%w: no user has id %q", ErrNotFound, id)
