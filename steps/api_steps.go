@@ -64,12 +64,17 @@ func tokenOf(ctx context.Context, clientAlias string) (string, error) {
 	return t, nil
 }
 
-func readsContacts(ctx context.Context, clientAlias, account string) error {
-	tok, err := tokenOf(ctx, clientAlias)
-	if err != nil {
-		return err
+// clientsContacts finds the client's token and the contacts URL of the account.
+func clientsContacts(ctx context.Context, clientAlias, account string) (tok, u string, err error) {
+	if tok, err = tokenOf(ctx, clientAlias); err != nil {
+		return "", "", err
 	}
-	u, err := contactsURL(ctx, account)
+	u, err = contactsURL(ctx, account)
+	return tok, u, err
+}
+
+func readsContacts(ctx context.Context, clientAlias, account string) error {
+	tok, u, err := clientsContacts(ctx, clientAlias, account)
 	if err != nil {
 		return err
 	}
@@ -77,11 +82,7 @@ func readsContacts(ctx context.Context, clientAlias, account string) error {
 }
 
 func readsContactsWithQueryToken(ctx context.Context, clientAlias, account string) error {
-	tok, err := tokenOf(ctx, clientAlias)
-	if err != nil {
-		return err
-	}
-	u, err := contactsURL(ctx, account)
+	tok, u, err := clientsContacts(ctx, clientAlias, account)
 	if err != nil {
 		return err
 	}
@@ -97,11 +98,7 @@ func readsContactsWithoutToken(ctx context.Context, account string) error {
 }
 
 func addsContact(ctx context.Context, clientAlias, account string) error {
-	tok, err := tokenOf(ctx, clientAlias)
-	if err != nil {
-		return err
-	}
-	u, err := contactsURL(ctx, account)
+	tok, u, err := clientsContacts(ctx, clientAlias, account)
 	if err != nil {
 		return err
 	}
