@@ -40,9 +40,29 @@ Feature: The contacts API authorizes on the token's claims
       | the token re-signed with HS256 and the public key |
       | the token with a kid the JWKS does not have       |
 
-  @rfc9068-4 @needs-admin
+  @rfc9068-4 @needs-admin @isolated
   Scenario: An expired token is refused
     Given the target issues Acme Sync tokens that are already expired
+    And Acme Sync has a token for the Contacts API
+    When Acme Sync reads the contacts of account "globex"
+    Then the API answers 401 with error "invalid_token"
+
+  @rfc9068-4 @rfc8725-3.9
+  Scenario: A token for another API is refused
+    Given Contacts Importer has a token for the Reports API
+    When Contacts Importer reads the contacts of account "globex"
+    Then the API answers 401 with error "invalid_token"
+
+  @rfc9068-4 @needs-admin @isolated
+  Scenario: A token that is not yet valid is refused
+    Given the target issues Acme Sync tokens dated 10 minutes in the future
+    And Acme Sync has a token for the Contacts API
+    When Acme Sync reads the contacts of account "globex"
+    Then the API answers 401 with error "invalid_token"
+
+  @rfc9068-4 @rfc8725-3.8 @needs-admin @isolated
+  Scenario: A token from another issuer is refused, even signed with the right key
+    Given the target issues Acme Sync tokens naming the issuer "https://other-tenant.example/"
     And Acme Sync has a token for the Contacts API
     When Acme Sync reads the contacts of account "globex"
     Then the API answers 401 with error "invalid_token"

@@ -46,3 +46,21 @@ Feature: Machine-to-machine access with client credentials
   Scenario: An unsupported grant type is refused
     When Acme Sync asks for a token with grant type "urn:example:unknown"
     Then the token request is refused with "unsupported_grant_type" and status 400
+
+  @rfc6749-2.3.1
+  Scenario: Contacts Importer authenticates with client_secret_post
+    When Contacts Importer asks for a token for the Contacts API
+    Then the token request succeeds
+    And the access token's sub is the client id of Contacts Importer
+    And the access token's scope is exactly "read:contacts update:contacts"
+
+  @rfc7523-2.2 @rfc7521-4.2 @needs-private-key-jwt
+  Scenario: Acme Reports Bot authenticates with a signed assertion (private_key_jwt)
+    When Acme Reports Bot asks for a token for the Contacts API
+    Then the token request succeeds
+    And the access token's sub is the client id of Acme Reports Bot
+
+  @rfc8414-2 @rfc6749-2.3
+  Scenario: Every client authentication method the target advertises works
+    When each client authentication method the target advertises is used to get a token
+    Then every one of them succeeds

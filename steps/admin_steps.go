@@ -13,6 +13,8 @@ import (
 
 func adminSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the target issues (.+?) tokens that are already expired$`, issuesExpiredTokens)
+	sc.Step(`^the target issues (.+?) tokens dated (\d+) minutes in the future$`, issuesFutureTokens)
+	sc.Step(`^the target issues (.+?) tokens naming the issuer "([^"]*)"$`, issuesTokensFromIssuer)
 }
 
 // admin calls the reference server's admin API (capability "admin").
@@ -29,21 +31,22 @@ func admin(ctx context.Context, method, path string, body any) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.status != 200 {
-		return r, fmt.Errorf("admin API %s %s: expected HTTP 200, got %s", method, path, r)
+	if r.status < 200 || r.status > 299 {
+		return r, fmt.Errorf("admin API %s %s: expected HTTP 2xx, got %s", method, path, r)
 	}
 	return r, nil
 }
 
-// issuesExpiredTokens sets a token fault for the client, undone when the scenario ends.
-func issuesExpiredTokens(ctx context.Context, clientAlias string) error {
+// tokenFault sets a token fault for the client, undone when the scenario ends. Faults are global to
+// the server, so scenarios that set them are tagged @isolated.
+func tokenFault(ctx context.Context, clientAlias string, fault map[string]any) error {
 	w := worldOf(ctx)
-	c, err := w.target.Client(clientAlias)
+	c, err := w.app(clientAlias)
 	if err != nil {
 		return err
 	}
-	fault := map[string]any{"tokens": []map[string]any{{"client_id": c.ClientID, "access_token_lifetime": "0s"}}}
-	if _, err := admin(ctx, http.MethodPut, "/faults", fault); err != nil {
+	fault["client_id"] = c.ClientID
+	if _, err := admin(ctx, http.MethodPut, "/faults", map[string]any{"tokens": []map[string]any{fault}}); err != nil {
 		return err
 	}
 	w.cleanups = append(w.cleanups, func(ctx context.Context) error {
@@ -51,4 +54,16 @@ func issuesExpiredTokens(ctx context.Context, clientAlias string) error {
 		return err
 	})
 	return nil
+}
+
+func issuesExpiredTokens(ctx context.Context, clientAlias string) error {
+	return tokenFault(ctx, clientAlias, map[string]any{"access_token_lifetime": "0s"})
+}
+
+func issuesFutureTokens(ctx context.Context, clientAlias string, minutes int) error {
+	return tokenFault(ctx, clientAlias, map[string]any{"clock_skew": fmt.Sprintf("%dm", minutes)})
+}
+
+func issuesTokensFromIssuer(ctx context.Context, clientAlias, issuer string) error {
+	return tokenFault(ctx, clientAlias, map[string]any{"issuer": issuer})
 }

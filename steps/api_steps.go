@@ -56,8 +56,13 @@ func callAPI(ctx context.Context, method, u, token string, body any) error {
 	return err
 }
 
+// tokenOf is the access token the client got last in this scenario.
 func tokenOf(ctx context.Context, clientAlias string) (string, error) {
-	t := worldOf(ctx).tokens[clientAlias]
+	w := worldOf(ctx)
+	t := w.tokens[clientAlias]
+	if c, err := w.app(clientAlias); t == "" && err == nil {
+		t = w.tokens["id:"+c.ClientID]
+	}
 	if t == "" {
 		return "", fmt.Errorf("%s has no access token yet: add a step that gets one", clientAlias)
 	}

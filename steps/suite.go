@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v21"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -42,9 +45,11 @@ func Run(cfg Config) (passed bool, err error) {
 	if cfg.Format == "" {
 		cfg.Format = "progress"
 	}
+	run := &runState{browsers: &lazyBrowser{}}
+	defer run.browsers.close()
 	suite := godog.TestSuite{
 		Name:                "oauth-harness conformance",
-		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target) },
+		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target, run) },
 		Options: &godog.Options{
 			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
 			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
@@ -64,17 +69,42 @@ func Run(cfg Config) (passed bool, err error) {
 	}
 }
 
+// runState is what the scenarios of one run share.
+type runState struct {
+	browsers *lazyBrowser
+	// isolation lets a scenario tagged @isolated run alone: it changes state of the target that other
+	// scenarios depend on (a user's consents, a client's token faults). Every other scenario holds
+	// it for reading. One lock per scenario, taken in Before and released in After, so no cycles.
+	isolation sync.RWMutex
+}
+
 // initialize wires one scenario: its state, the capability check, its steps and its clean-up.
-func initialize(sc *godog.ScenarioContext, t *target.Profile) {
+func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState) {
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-		w := newWorld(t)
+		w := newWorld(t, run.browsers)
 		for _, tag := range s.Tags {
 			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !t.Has(c) {
 				w.skipReason = fmt.Sprintf("the target %q lacks the capability %q", t.Name, c)
 				break
 			}
 		}
+		if w.skipReason == "" {
+			if slices.ContainsFunc(s.Tags, func(tag *messages.PickleTag) bool { return tag.Name == "@isolated" }) {
+				run.isolation.Lock()
+				w.release = run.isolation.Unlock
+			} else {
+				run.isolation.RLock()
+				w.release = run.isolation.RUnlock
+			}
+		}
 		return context.WithValue(ctx, worldKey{}, w), nil
+	})
+	// Tokens a step decoded are attached to it, so the report shows the claims every check saw.
+	sc.StepContext().After(func(ctx context.Context, _ *godog.Step, _ godog.StepResultStatus, err error) (context.Context, error) {
+		if w, ok := ctx.Value(worldKey{}).(*world); ok {
+			ctx = w.attachChecked(ctx)
+		}
+		return ctx, err
 	})
 	// The skip happens at the first step, so the reason is attached to it and reaches the reports
 	// (godog's formatters drop the text of a skip error).
@@ -91,9 +121,18 @@ func initialize(sc *godog.ScenarioContext, t *target.Profile) {
 		if !ok {
 			return ctx, nil
 		}
+		if err != nil && !errors.Is(err, godog.ErrSkip) {
+			ctx = w.screenshot(ctx, "failed-step.png") // before the tab closes; lands on the failed step
+		}
 		var errs []error
 		for i := len(w.cleanups) - 1; i >= 0; i-- {
 			errs = append(errs, w.cleanups[i](context.WithoutCancel(ctx)))
+		}
+		if w.tab != nil {
+			w.tab.Close()
+		}
+		if w.release != nil {
+			w.release()
 		}
 		return ctx, errors.Join(errs...)
 	})
@@ -101,4 +140,9 @@ func initialize(sc *godog.ScenarioContext, t *target.Profile) {
 	tokenSteps(sc)
 	apiSteps(sc)
 	adminSteps(sc)
+	browserSteps(sc)
+	codeSteps(sc)
+	refreshSteps(sc)
+	endpointSteps(sc)
+	registrationSteps(sc)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cucumber/godog"
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/tokens"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -21,6 +23,8 @@ func tokenSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^([A-Z].*?) asks for a token with grant type "([^"]*)"$`, asksWithGrantType)
 	sc.Step(`^([A-Z].*?) has a token for the (.+)$`, hasToken)
 	sc.Step(`^the token request succeeds$`, tokenSucceeds)
+	sc.Step(`^each client authentication method the target advertises is used to get a token$`, everyAuthMethod)
+	sc.Step(`^every one of them succeeds$`, everyOneSucceeds)
 	sc.Step(`^the token request is refused with "([^"]*)" and status (\d+)$`, tokenRefusedWith)
 	sc.Step(`^the token request is refused$`, tokenRefused)
 	sc.Step(`^the access token's (sub|azp|client_id) is the client id of (.+)$`, claimIsClientID)
@@ -45,51 +49,115 @@ func tokenEndpoint(ctx context.Context) (string, error) {
 	return ep, nil
 }
 
-// requestToken posts form to the token endpoint, authenticating as c with secret.
+// requestToken posts form to the token endpoint, authenticating as c with secret, and keeps the answer
+// and the tokens it carries.
 func requestToken(ctx context.Context, c target.Client, secret string, form url.Values) error {
 	w := worldOf(ctx)
-	ep, err := tokenEndpoint(ctx)
+	r, err := tokenRequest(ctx, c, secret, form)
 	if err != nil {
 		return err
 	}
-	method := c.AuthMethod
-	if method == "" {
-		method = "client_secret_basic"
+	w.lastAuth = authMethod(c)
+	w.tokenReply = r
+	w.accessToken, w.idToken = "", ""
+	if r.status == 200 && r.json != nil {
+		w.accessToken, _ = r.json["access_token"].(string)
+		w.idToken, _ = r.json["id_token"].(string)
+		w.tokens["id:"+c.ClientID] = w.accessToken
+		if rt, _ := r.json["refresh_token"].(string); rt != "" {
+			w.refreshToken = rt
+		}
 	}
+	return nil
+}
+
+func authMethod(c target.Client) string {
+	if c.AuthMethod == "" {
+		return "client_secret_basic"
+	}
+	return c.AuthMethod
+}
+
+// tokenRequest posts form to the token endpoint as c and returns the answer. It changes nothing in
+// the scenario's state, so several may run at once.
+func tokenRequest(ctx context.Context, c target.Client, secret string, form url.Values) (*reply, error) {
+	ep, err := tokenEndpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return clientPost(ctx, ep, c, secret, form)
+}
+
+// clientPost posts form to one of the target's endpoints, authenticated as the client.
+func clientPost(ctx context.Context, ep string, c target.Client, secret string, form url.Values) (*reply, error) {
+	w := worldOf(ctx)
+	form = maps.Clone(form)
+	method := authMethod(c)
 	switch method {
 	case "client_secret_post":
 		form.Set("client_id", c.ClientID)
 		form.Set("client_secret", secret)
 	case "none":
 		form.Set("client_id", c.ClientID)
+	case "private_key_jwt":
+		aud, err := tokenEndpoint(ctx) // RFC 7523 §3: the token endpoint identifies the server
+		if err != nil {
+			return nil, err
+		}
+		assertion, err := clientAssertion(c, aud)
+		if err != nil {
+			return nil, err
+		}
+		form.Set("client_id", c.ClientID)
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", assertion)
 	case "client_secret_basic":
 	default:
-		return fmt.Errorf("the harness cannot authenticate %s with %s yet", c.ClientID, method)
+		return nil, fmt.Errorf("the harness cannot authenticate %s with %s", c.ClientID, method)
 	}
 	req, err := http.NewRequest(http.MethodPost, ep, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if method == "client_secret_basic" {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret)) // RFC 6749 §2.3.1
 	}
-	w.lastAuth = method
-	w.tokenReply, err = w.do(ctx, req)
+	return w.do(ctx, req)
+}
+
+// clientAssertion signs a private_key_jwt assertion (RFC 7523 §3) with the client's key: a fresh jti
+// each time, since servers refuse a replayed one.
+func clientAssertion(c target.Client, audience string) (string, error) {
+	var key jose.JSONWebKey
+	if err := key.UnmarshalJSON([]byte(c.PrivateKey)); err != nil {
+		return "", fmt.Errorf("the private_key of %s is not a JWK: %w", c.ClientID, err)
+	}
+	if key.IsPublic() {
+		return "", fmt.Errorf("the private_key of %s is a public key", c.ClientID)
+	}
+	alg := jose.SignatureAlgorithm(key.Algorithm)
+	if alg == "" {
+		return "", fmt.Errorf("the private_key of %s has no alg", c.ClientID)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
-		return err
+		return "", fmt.Errorf("cannot sign with the private_key of %s: %w", c.ClientID, err)
 	}
-	w.accessToken = ""
-	if w.tokenReply.status == 200 && w.tokenReply.json != nil {
-		w.accessToken, _ = w.tokenReply.json["access_token"].(string)
+	now := time.Now()
+	payload, _ := json.Marshal(map[string]any{"iss": c.ClientID, "sub": c.ClientID, "aud": audience,
+		"jti": tokens.Random(16), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	return jws.CompactSerialize()
 }
 
 func asksForToken(ctx context.Context, clientAlias, apiAlias, modifier string) error {
 	w := worldOf(ctx)
-	c, err := w.target.Client(clientAlias)
+	c, err := w.app(clientAlias)
 	if err != nil {
 		return err
 	}
@@ -124,7 +192,7 @@ func unknownClientAsks(ctx context.Context, apiAlias string) error {
 }
 
 func asksWithGrantType(ctx context.Context, clientAlias, grant string) error {
-	c, err := worldOf(ctx).target.Client(clientAlias)
+	c, err := worldOf(ctx).app(clientAlias)
 	if err != nil {
 		return err
 	}
@@ -180,15 +248,11 @@ func tokenRefusedWith(ctx context.Context, code string, status int) error {
 
 // claims decodes the last access token.
 func claims(ctx context.Context) (map[string]any, map[string]any, error) {
-	w := worldOf(ctx)
-	if w.accessToken == "" {
-		return nil, nil, fmt.Errorf("there is no access token to check (last token answer: %s)", w.tokenReply)
-	}
-	return jwtParts(w.accessToken)
+	return decoded(ctx, "access token", worldOf(ctx).accessToken)
 }
 
 func claimIsClientID(ctx context.Context, claim, clientAlias string) error {
-	c, err := worldOf(ctx).target.Client(clientAlias)
+	c, err := worldOf(ctx).app(clientAlias)
 	if err != nil {
 		return err
 	}
@@ -274,14 +338,19 @@ func expiresAfterLifetime(ctx context.Context, apiAlias string) error {
 }
 
 func signatureVerifies(ctx context.Context) error {
+	return verifyWithJWKS(ctx, "access token", worldOf(ctx).accessToken)
+}
+
+// verifyWithJWKS checks a token's signature with the one JWKS key its kid names.
+func verifyWithJWKS(ctx context.Context, kind, token string) error {
 	w := worldOf(ctx)
-	h, _, err := claims(ctx)
+	h, _, err := decoded(ctx, kind, token)
 	if err != nil {
 		return err
 	}
 	kid, _ := h["kid"].(string)
 	if kid == "" {
-		return fmt.Errorf("the access token's header has no kid")
+		return fmt.Errorf("the %s's header has no kid", kind)
 	}
 	if err := readJWKS(ctx); err != nil {
 		return err
@@ -298,12 +367,12 @@ func signatureVerifies(ctx context.Context) error {
 	if alg == "" {
 		alg = jose.SignatureAlgorithm(fmt.Sprint(h["alg"]))
 	}
-	jws, err := jose.ParseSignedCompact(w.accessToken, []jose.SignatureAlgorithm{alg})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{alg})
 	if err != nil {
-		return fmt.Errorf("the access token is not a JWS signed with %s: %w", alg, err)
+		return fmt.Errorf("the %s is not a JWS signed with %s: %w", kind, alg, err)
 	}
 	if _, err := jws.Verify(keys[0].Key); err != nil {
-		return fmt.Errorf("the access token's signature does not verify with key %q: %w", kid, err)
+		return fmt.Errorf("the %s's signature does not verify with key %q: %w", kind, kid, err)
 	}
 	return nil
 }
@@ -316,6 +385,72 @@ func headerTyp(ctx context.Context, want string) error {
 	got, _ := h["typ"].(string)
 	if !strings.EqualFold(got, want) && !strings.EqualFold(got, "application/"+want) {
 		return fmt.Errorf("the access token's typ: expected %q, got %q", want, got)
+	}
+	return nil
+}
+
+// everyAuthMethod gets a client-credentials token with each method discovery advertises, using a
+// client of the profile that authenticates that way and has a client grant.
+func everyAuthMethod(ctx context.Context) error {
+	w := worldOf(ctx)
+	d, err := discover(ctx)
+	if err != nil {
+		return err
+	}
+	methods, _ := d["token_endpoint_auth_methods_supported"].([]any)
+	if len(methods) == 0 {
+		return fmt.Errorf("the discovery document lists no token_endpoint_auth_methods_supported")
+	}
+	w.replies = nil
+	var missing []string
+	for _, m := range methods {
+		method := fmt.Sprint(m)
+		if method == "none" {
+			continue // public clients have no client credentials grant
+		}
+		var found bool
+		for _, alias := range sortedAliases(w.target.Clients) {
+			c := w.target.Clients[alias]
+			if authMethod(c) != method || len(c.Grants) == 0 {
+				continue
+			}
+			api, err := w.target.API(sortedAliases(c.Grants)[0])
+			if err != nil {
+				return err
+			}
+			r, err := tokenRequest(ctx, c, c.ClientSecret, url.Values{"grant_type": {"client_credentials"}, "audience": {api.Identifier}})
+			if err != nil {
+				return err
+			}
+			r.label = method + " (" + alias + ")"
+			w.replies = append(w.replies, r)
+			found = true
+			break
+		}
+		if !found {
+			missing = append(missing, method)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the target advertises %s, but its profile has no client with a client grant that authenticates that way",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func everyOneSucceeds(ctx context.Context) error {
+	w := worldOf(ctx)
+	if len(w.replies) == 0 {
+		return fmt.Errorf("no requests were made")
+	}
+	var bad []string
+	for _, r := range w.replies {
+		if r.status != 200 || r.json == nil || r.json["access_token"] == nil {
+			bad = append(bad, r.label+": "+r.String())
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d of %d failed: %s", len(bad), len(w.replies), strings.Join(bad, "; "))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth-harness/oauth-harness/steps/browser"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -26,6 +27,7 @@ type reply struct {
 	header http.Header
 	body   []byte
 	json   map[string]any // nil when the body is not a JSON object
+	label  string         // what the request was, when several were sent
 }
 
 func (r *reply) String() string {
@@ -47,12 +49,23 @@ type world struct {
 	discovery map[string]any
 	jwks      *reply
 
-	tokenReply  *reply
-	lastAuth    string            // the client authentication method of the last token request
-	accessToken string            // the last access token obtained
-	tokens      map[string]string // access tokens by client alias
-	apiReply    *reply
+	tokenReply   *reply
+	lastAuth     string            // the client authentication method of the last token request
+	accessToken  string            // the last access token obtained
+	idToken      string            // the last ID token obtained
+	refreshToken string            // the last refresh token obtained
+	usedRefresh  []string          // refresh tokens already redeemed, newest last
+	tokens       map[string]string // access tokens by client alias
+	apiReply     *reply
+	replies      []*reply // answers to requests sent at once (races)
 
+	browsers *lazyBrowser             // the run's Chromium, started by the first scenario that needs it
+	tab      *browser.Tab             // this scenario's incognito tab
+	flow     *authFlow                // the authorization request in progress
+	extra    map[string]target.Client // clients registered during the scenario, by name
+	checked  []checkedToken           // tokens decoded since the last step, attached to it
+
+	release    func()                        // lets go of the run's isolation lock
 	skipReason string                        // set when the target lacks a capability the scenario needs
 	cleanups   []func(context.Context) error // undone after the scenario (faults set on the target...)
 }
@@ -61,8 +74,8 @@ type worldKey struct{}
 
 func worldOf(ctx context.Context) *world { return ctx.Value(worldKey{}).(*world) }
 
-func newWorld(t *target.Profile) *world {
-	return &world{target: t, client: &http.Client{Timeout: httpTimeout,
+func newWorld(t *target.Profile, b *lazyBrowser) *world {
+	return &world{target: t, browsers: b, extra: map[string]target.Client{}, client: &http.Client{Timeout: httpTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		tokens: map[string]string{}}
 }
@@ -109,3 +122,14 @@ func jwtParts(token string) (header, claims map[string]any, err error) {
 	}
 	return header, claims, nil
 }
+
+// app finds a client by name: one registered during the scenario, else the target's.
+func (w *world) app(name string) (target.Client, error) {
+	if c, ok := w.extra[name]; ok {
+		return c, nil
+	}
+	return w.target.Client(name)
+}
+
+// user finds a user by alias.
+func (w *world) user(alias string) (target.User, error) { return w.target.User(alias) }

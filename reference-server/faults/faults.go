@@ -66,6 +66,9 @@ type TokenFault struct {
 	ClockSkew Duration `json:"clock_skew,omitempty"`
 	// IDToken tampers with ID tokens: wrong-nonce, wrong-iss, wrong-aud or bad-signature.
 	IDToken string `json:"id_token,omitempty"`
+	// Issuer replaces the iss of access tokens, still signed with the server's key: what a token
+	// from another tenant sharing the keys looks like to an API.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // Config is every fault in force.
@@ -99,6 +102,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("tokens[%d].client_id: %q has another entry", i, t.ClientID)
 		case t.AccessTokenLifetime != nil && *t.AccessTokenLifetime < 0:
 			return fmt.Errorf("tokens[%d].access_token_lifetime: must not be negative", i)
+		case t.Issuer != "" && !isAbsoluteURL(t.Issuer):
+			return fmt.Errorf("tokens[%d].issuer: %q is not an absolute URL", i, t.Issuer)
 		}
 		switch t.IDToken {
 		case "", IDTokenWrongNonce, IDTokenWrongIssuer, IDTokenWrongAud, IDTokenBadSignature:
@@ -233,4 +238,9 @@ func clientOf(r *http.Request) string {
 		}
 	}
 	return ""
+}
+
+func isAbsoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.IsAbs() && u.Host != ""
 }

@@ -104,6 +104,7 @@ func TestConfigValidationNamesTheField(t *testing.T) {
 		"tokens[1].client_id":             {Tokens: []faults.TokenFault{{ClientID: "a"}, {ClientID: "a"}}},
 		"tokens[0].id_token":              {Tokens: []faults.TokenFault{{ClientID: "a", IDToken: "garbled"}}},
 		"tokens[0].access_token_lifetime": {Tokens: []faults.TokenFault{{ClientID: "a", AccessTokenLifetime: &life}}},
+		"tokens[0].issuer":                {Tokens: []faults.TokenFault{{ClientID: "a", Issuer: "not a url"}}},
 	}
 	for field, cfg := range cases {
 		var f faults.Faults

@@ -162,6 +162,9 @@ func (p *Provider) issue(is issuance) (*TokenResponse, *Error) {
 		AZP:      is.app.ClientID,
 		Scope:    strings.Join(is.scopes, " "),
 	}
+	if fault != nil && fault.Issuer != "" {
+		c.Issuer = fault.Issuer
+	}
 	var accounts []string
 	if is.user != nil {
 		c.Subject = is.user.ID

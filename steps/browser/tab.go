@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,6 +156,19 @@ func (t *Tab) CaptureRedirects(prefix string) error {
 	}()
 	t.capture = c
 	return nil
+}
+
+// CallbackSelector is on the page a captured redirect gets instead of the client's real callback.
+const CallbackSelector = "#harness-callback"
+
+// Captured lists every URL captured since CaptureRedirects.
+func (t *Tab) Captured() []string {
+	if t.capture == nil {
+		return nil
+	}
+	t.capture.mu.Lock()
+	defer t.capture.mu.Unlock()
+	return slices.Clone(t.capture.urls)
 }
 
 // Redirected waits for the first captured redirect and returns its full URL (query and fragment).

@@ -27,7 +27,7 @@ func Reference(issuer, apiBaseURL string, cfg *tenant.Config, creds *fixtures.Cr
 		apiAlias[a.Identifier] = a.Name
 	}
 	for _, app := range cfg.Applications {
-		c := Client{ClientID: app.ClientID, ClientSecret: creds.Clients[app.ClientID], PrivateKey: creds.ClientKeys[app.ClientID],
+		c := Client{Name: app.Name, ClientID: app.ClientID, ClientSecret: creds.Clients[app.ClientID], PrivateKey: creds.ClientKeys[app.ClientID],
 			AuthMethod: app.TokenEndpointAuthMethod, FirstParty: app.FirstParty, Grants: map[string][]string{}}
 		if len(app.RedirectURIs) > 0 {
 			c.RedirectURI = app.RedirectURIs[0]

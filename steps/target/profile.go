@@ -66,6 +66,8 @@ type API struct {
 
 // Client is an application registered at the target.
 type Client struct {
+	// Name is what the consent page calls the app (default: its alias in the profile).
+	Name         string `yaml:"name"`
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"`
 	RedirectURI  string `yaml:"redirect_uri"`
@@ -106,6 +108,8 @@ type ConsentSelectors struct {
 type Selectors struct {
 	Login   LoginSelectors   `yaml:"login"`
 	Consent ConsentSelectors `yaml:"consent"`
+	// ErrorPage is present only on the page the server shows for a request it cannot send back.
+	ErrorPage string `yaml:"error_page"`
 }
 
 // Profile is a target.
@@ -120,6 +124,8 @@ type Profile struct {
 	Users        map[string]User   `yaml:"users"`
 	Selectors    Selectors         `yaml:"selectors"`
 	AdminToken   string            `yaml:"admin_token"`
+	// RegistrationToken is the initial access token dynamic registration needs, if any (RFC 7591 §3).
+	RegistrationToken string `yaml:"registration_token"`
 }
 
 // DefaultSelectors are the reference server's pages.
@@ -127,6 +133,7 @@ var DefaultSelectors = Selectors{
 	Login: LoginSelectors{Username: "#username", Password: "#password", Submit: "#login-submit", Error: "#login-error"},
 	Consent: ConsentSelectors{Page: "#consent-form", ClientName: "#client-name", Scope: "#consent-scopes li",
 		Allow: "#consent-allow", Deny: "#consent-deny"},
+	ErrorPage: "#error-code",
 }
 
 // Load reads and validates a profile file.
@@ -176,6 +183,7 @@ func (p *Profile) fillSelectors() {
 	fill(&c.Scope, DefaultSelectors.Consent.Scope)
 	fill(&c.Allow, DefaultSelectors.Consent.Allow)
 	fill(&c.Deny, DefaultSelectors.Consent.Deny)
+	fill(&p.Selectors.ErrorPage, DefaultSelectors.ErrorPage)
 }
 
 // Validate checks the profile and names every bad field.
@@ -210,6 +218,10 @@ func (p *Profile) Validate() error {
 	}
 	for _, alias := range sortedKeys(p.Clients) {
 		c, f := p.Clients[alias], "clients."+alias
+		if c.Name == "" {
+			c.Name = alias
+			p.Clients[alias] = c
+		}
 		if c.ClientID == "" {
 			bad(f+".client_id", "is required")
 		}

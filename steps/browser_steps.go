@@ -1,0 +1,626 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cucumber/godog"
+	"github.com/oauth-harness/oauth-harness/reference-server/tokens"
+	"github.com/oauth-harness/oauth-harness/steps/browser"
+	"github.com/oauth-harness/oauth-harness/steps/target"
+)
+
+// lazyBrowser is the run's one Chromium, started by the first scenario that drives a browser, so a
+// run without browser scenarios needs no Chromium at all.
+type lazyBrowser struct {
+	mu  sync.Mutex
+	b   *browser.Browser
+	err error
+}
+
+func (l *lazyBrowser) get() (*browser.Browser, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b == nil && l.err == nil {
+		l.b, l.err = browser.Start(context.Background())
+	}
+	return l.b, l.err
+}
+
+func (l *lazyBrowser) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b != nil {
+		_ = l.b.Close()
+		l.b = nil
+	}
+}
+
+// authFlow is one authorization request, as the user's browser (or the harness) sent it.
+type authFlow struct {
+	clientAlias string
+	client      target.Client
+	api         target.API
+	scopes      []string
+	state       string
+	nonce       string
+	verifier    string // empty when the request carried no PKCE challenge
+	redirectURI string
+
+	loginShown   bool
+	consentShown bool
+	errorPage    bool     // the server showed its own error page instead of answering the client
+	response     *url.URL // the authorization response the client's redirect URI received
+	code         string
+}
+
+// params are the authorization response's parameters (query, or fragment for the implicit flow).
+func (f *authFlow) params() url.Values {
+	if f.response == nil {
+		return nil
+	}
+	if f.response.Fragment != "" {
+		v, _ := url.ParseQuery(f.response.Fragment)
+		return v
+	}
+	return f.response.Query()
+}
+
+func browserSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^(\w+) (?:signs in to|enables) (.+?) asking for "([^"]*)" on the (.+?)( without PKCE)?$`, signsIn)
+	sc.Step(`^(\w+) has enabled (.+?) with "([^"]*)" on the (.+)$`, hasEnabled)
+	sc.Step(`^(\w+) uses the implicit flow to sign in to (.+?) asking for "([^"]*)" on the (.+)$`, signsInImplicit)
+	sc.Step(`^(.+?) sends a browser with no session to authorize with prompt=none asking for "([^"]*)" on the (.+)$`, promptNone)
+	sc.Step(`^(\w+) opens (.+?)'s authorization request with the redirect URI "([^"]*)"$`, opensWithRedirect)
+	sc.Step(`^the consent page names (.+?) and describes every requested scope$`, consentPageDescribes)
+	sc.Step(`^(\w+) (allows|denies) the request$`, decides)
+	sc.Step(`^no consent page was shown$`, noConsentShown)
+	sc.Step(`^no login page was shown$`, noLoginShown)
+	sc.Step(`^(.+?) receives an authorization code with the state it sent$`, receivesCode)
+	sc.Step(`^(.+?) receives the error "([^"]*)" with the state it sent$`, receivesError)
+	sc.Step(`^the authorization response's iss is the target's issuer$`, responseIss)
+	sc.Step(`^(.+?) receives the tokens in the fragment with the state it sent$`, receivesFragmentTokens)
+	sc.Step(`^the browser shows the authorization server's error page$`, showsErrorPage)
+	sc.Step(`^nothing was sent to "([^"]*)"$`, nothingSentTo)
+	sc.Step(`^(\w+) has not yet consented to (.+)$`, revokeConsent)
+	sc.Step(`^(\w+) revokes the consent of (.+)$`, revokeConsent)
+}
+
+// ensureTab opens the scenario's incognito tab on the run's browser.
+func (w *world) ensureTab() (*browser.Tab, error) {
+	if w.tab != nil {
+		return w.tab, nil
+	}
+	b, err := w.browsers.get()
+	if err != nil {
+		return nil, fmt.Errorf("this scenario drives a browser: %w", err)
+	}
+	if w.tab, err = b.NewTab(); err != nil {
+		return nil, err
+	}
+	return w.tab, nil
+}
+
+// screenshot attaches a picture of the tab, when the scenario has one.
+func (w *world) screenshot(ctx context.Context, name string) context.Context {
+	if w.tab == nil {
+		return ctx
+	}
+	png, err := w.tab.Screenshot()
+	if err != nil {
+		return godog.Attach(ctx, godog.Attachment{Body: []byte("no screenshot: " + err.Error()), FileName: name + ".txt", MediaType: "text/plain"})
+	}
+	return godog.Attach(ctx, godog.Attachment{Body: png, FileName: name, MediaType: "image/png"})
+}
+
+// newFlow prepares an authorization request of client for scopes on the API.
+func (w *world) newFlow(clientAlias, scopes, apiAlias string, pkce bool) (*authFlow, error) {
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return nil, err
+	}
+	api, err := w.target.API(apiAlias)
+	if err != nil {
+		return nil, err
+	}
+	if c.RedirectURI == "" {
+		return nil, fmt.Errorf("the target profile gives %s no redirect_uri", clientAlias)
+	}
+	f := &authFlow{clientAlias: clientAlias, client: c, api: api, scopes: strings.Fields(scopes),
+		state: tokens.Random(16), nonce: tokens.Random(16), redirectURI: c.RedirectURI}
+	if pkce {
+		f.verifier = tokens.Random(32) // 43 characters of base64url
+	}
+	w.flow = f
+	return f, nil
+}
+
+// authorizeURL is the authorization request of f, with extra parameters.
+func (w *world) authorizeURL(ctx context.Context, f *authFlow, responseType string, extra url.Values) (string, error) {
+	d, err := discover(ctx)
+	if err != nil {
+		return "", err
+	}
+	ep, _ := d["authorization_endpoint"].(string)
+	if ep == "" {
+		return "", fmt.Errorf("the discovery document has no authorization_endpoint")
+	}
+	q := url.Values{"response_type": {responseType}, "client_id": {f.client.ClientID}, "redirect_uri": {f.redirectURI},
+		"scope": {strings.Join(f.scopes, " ")}, "state": {f.state}, "nonce": {f.nonce}, "audience": {f.api.Identifier}}
+	if f.verifier != "" {
+		sum := sha256.Sum256([]byte(f.verifier))
+		q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
+		q.Set("code_challenge_method", "S256")
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	sep := "?"
+	if strings.Contains(ep, "?") {
+		sep = "&"
+	}
+	return ep + sep + q.Encode(), nil
+}
+
+// callbackPrefix is the redirect URI without its query: what the browser must not really visit.
+func callbackPrefix(redirectURI string) string {
+	prefix, _, _ := strings.Cut(redirectURI, "?")
+	return prefix
+}
+
+// browse opens the authorization URL and walks the pages: it logs in as user (when the login page
+// comes) and stops at the consent page, the client's callback, or the server's error page.
+func (w *world) browse(ctx context.Context, f *authFlow, authURL, userAlias string) (context.Context, error) {
+	tab, err := w.ensureTab()
+	if err != nil {
+		return ctx, err
+	}
+	tab.StopCapture()
+	if err := tab.CaptureRedirects(callbackPrefix(f.redirectURI)); err != nil {
+		return ctx, err
+	}
+	if err := tab.Navigate(authURL); err != nil {
+		return ctx, err
+	}
+	return w.advance(ctx, f, userAlias)
+}
+
+// advance waits for the next page of the interaction and handles it.
+func (w *world) advance(ctx context.Context, f *authFlow, userAlias string) (context.Context, error) {
+	sel := w.target.Selectors
+	for range 3 { // login, then consent or callback: never more pages than that
+		page, err := w.whichPage()
+		if err != nil {
+			return ctx, err
+		}
+		switch page {
+		case pageLogin:
+			if f.loginShown {
+				return ctx, w.loginFailed()
+			}
+			f.loginShown = true
+			if userAlias == "" {
+				return ctx, fmt.Errorf("the login page was shown, but no user is signing in")
+			}
+			u, err := w.user(userAlias)
+			if err != nil {
+				return ctx, err
+			}
+			if err := w.tab.Fill(sel.Login.Username, u.Username); err != nil {
+				return ctx, err
+			}
+			if err := w.tab.Fill(sel.Login.Password, u.Password); err != nil {
+				return ctx, err
+			}
+			if err := w.tab.Click(sel.Login.Submit); err != nil {
+				return ctx, err
+			}
+		case pageConsent:
+			f.consentShown = true
+			return w.screenshot(ctx, "consent-page.png"), nil
+		case pageCallback:
+			u, err := w.tab.Redirected()
+			if err != nil {
+				return ctx, err
+			}
+			if f.response, err = url.Parse(u); err != nil {
+				return ctx, fmt.Errorf("the client's callback URL %q does not parse: %w", u, err)
+			}
+			f.code = f.params().Get("code")
+			return ctx, nil
+		case pageError:
+			f.errorPage = true
+			return w.screenshot(ctx, "error-page.png"), nil
+		}
+	}
+	return ctx, fmt.Errorf("the login page came back after a login (wrong credentials in the target profile?)")
+}
+
+type page int
+
+const (
+	pageLogin page = iota
+	pageConsent
+	pageCallback
+	pageError
+)
+
+// whichPage waits until one of the interaction's pages is visible and names it.
+func (w *world) whichPage() (page, error) {
+	sel := w.target.Selectors
+	candidates := []struct {
+		p   page
+		css string
+	}{{pageCallback, browser.CallbackSelector}, {pageConsent, sel.Consent.Page}, {pageLogin, sel.Login.Username}, {pageError, sel.ErrorPage}}
+	var all []string
+	for _, c := range candidates {
+		all = append(all, c.css)
+	}
+	if err := w.tab.WaitVisible(strings.Join(all, ", ")); err != nil {
+		where, _ := w.tab.URL()
+		return 0, fmt.Errorf("none of the login page, the consent page, the client's callback or an error page came up (at %s): %w", where, err)
+	}
+	for _, c := range candidates {
+		ok, err := w.tab.Visible(c.css)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return c.p, nil
+		}
+	}
+	return 0, fmt.Errorf("the page changed while the harness was reading it")
+}
+
+func (w *world) loginFailed() error {
+	msg, _ := w.tab.Text(w.target.Selectors.Login.Error)
+	return fmt.Errorf("the login page came back after a login (wrong credentials in the target profile?): %q", msg)
+}
+
+func signsIn(ctx context.Context, userAlias, clientAlias, scopes, apiAlias, noPKCE string) (context.Context, error) {
+	w := worldOf(ctx)
+	f, err := w.newFlow(clientAlias, scopes, apiAlias, noPKCE == "")
+	if err != nil {
+		return ctx, err
+	}
+	u, err := w.authorizeURL(ctx, f, "code", nil)
+	if err != nil {
+		return ctx, err
+	}
+	return w.browse(ctx, f, u, userAlias)
+}
+
+// hasEnabled runs a whole flow, allowing the consent page if it comes, and expects a code.
+func hasEnabled(ctx context.Context, userAlias, clientAlias, scopes, apiAlias string) (context.Context, error) {
+	ctx, err := signsIn(ctx, userAlias, clientAlias, scopes, apiAlias, "")
+	if err != nil {
+		return ctx, err
+	}
+	if f := worldOf(ctx).flow; f.consentShown && f.response == nil {
+		if ctx, err = decides(ctx, userAlias, "allows"); err != nil {
+			return ctx, err
+		}
+	}
+	return ctx, receivesCode(ctx, clientAlias)
+}
+
+func signsInImplicit(ctx context.Context, userAlias, clientAlias, scopes, apiAlias string) (context.Context, error) {
+	w := worldOf(ctx)
+	f, err := w.newFlow(clientAlias, scopes, apiAlias, false)
+	if err != nil {
+		return ctx, err
+	}
+	u, err := w.authorizeURL(ctx, f, "id_token token", nil)
+	if err != nil {
+		return ctx, err
+	}
+	if ctx, err = w.browse(ctx, f, u, userAlias); err != nil {
+		return ctx, err
+	}
+	if f.response == nil {
+		return ctx, fmt.Errorf("the implicit flow did not come back to %s (consent shown: %v, error page: %v)", clientAlias, f.consentShown, f.errorPage)
+	}
+	p := f.params()
+	w.accessToken, w.idToken = p.Get("access_token"), p.Get("id_token")
+	return ctx, nil
+}
+
+func promptNone(ctx context.Context, clientAlias, scopes, apiAlias string) (context.Context, error) {
+	w := worldOf(ctx)
+	f, err := w.newFlow(clientAlias, scopes, apiAlias, true)
+	if err != nil {
+		return ctx, err
+	}
+	u, err := w.authorizeURL(ctx, f, "code", url.Values{"prompt": {"none"}})
+	if err != nil {
+		return ctx, err
+	}
+	return w.browse(ctx, f, u, "")
+}
+
+func opensWithRedirect(ctx context.Context, userAlias, clientAlias, redirectURI string) (context.Context, error) {
+	w := worldOf(ctx)
+	api, err := w.anyAPIScope()
+	if err != nil {
+		return ctx, err
+	}
+	f, err := w.newFlow(clientAlias, api.scope, api.alias, true)
+	if err != nil {
+		return ctx, err
+	}
+	f.redirectURI = redirectURI
+	u, err := w.authorizeURL(ctx, f, "code", nil)
+	if err != nil {
+		return ctx, err
+	}
+	return w.browse(ctx, f, u, userAlias)
+}
+
+// anyAPIScope picks a scope of an API of the target, for requests whose scope does not matter.
+func (w *world) anyAPIScope() (struct{ alias, scope string }, error) {
+	for _, alias := range sortedAliases(w.target.APIs) {
+		for _, s := range sortedAliases(w.target.APIs[alias].Scopes) {
+			return struct{ alias, scope string }{alias, s}, nil
+		}
+	}
+	return struct{ alias, scope string }{}, fmt.Errorf("the target profile lists no API with a scope")
+}
+
+func consentPageDescribes(ctx context.Context, clientAlias string) error {
+	w := worldOf(ctx)
+	f := w.flow
+	if f == nil || !f.consentShown {
+		return fmt.Errorf("no consent page was shown (%s)", flowOutcome(f))
+	}
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return err
+	}
+	sel := w.target.Selectors.Consent
+	name, err := w.tab.Text(sel.ClientName)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(name, c.Name) {
+		return fmt.Errorf("the consent page names the app %q, expected %q", name, c.Name)
+	}
+	listed, err := w.tab.Texts(sel.Scope)
+	if err != nil {
+		return err
+	}
+	if len(listed) != len(f.scopes) {
+		return fmt.Errorf("the consent page lists %d scopes %q, expected one for each of the %d requested (%s)",
+			len(listed), listed, len(f.scopes), strings.Join(f.scopes, " "))
+	}
+	for _, s := range f.scopes {
+		desc, ok := f.api.Scopes[s]
+		if !ok || desc == "" {
+			continue // an OpenID scope: the count above covers it
+		}
+		if !slices.ContainsFunc(listed, func(t string) bool { return strings.Contains(t, desc) }) {
+			return fmt.Errorf("the consent page does not describe %s as %q; it lists %q", s, desc, listed)
+		}
+	}
+	return nil
+}
+
+func decides(ctx context.Context, userAlias, decision string) (context.Context, error) {
+	w := worldOf(ctx)
+	if w.flow == nil || !w.flow.consentShown {
+		return ctx, fmt.Errorf("%s cannot decide: no consent page is shown (%s)", userAlias, flowOutcome(w.flow))
+	}
+	button := w.target.Selectors.Consent.Allow
+	if decision == "denies" {
+		button = w.target.Selectors.Consent.Deny
+	}
+	if err := w.tab.Click(button); err != nil {
+		return ctx, err
+	}
+	w.flow.consentShown = false // the next page decides what happened
+	ctx, err := w.advance(ctx, w.flow, userAlias)
+	w.flow.consentShown = true
+	return ctx, err
+}
+
+// flowOutcome says where an authorization request ended, for error messages.
+func flowOutcome(f *authFlow) string {
+	switch {
+	case f == nil:
+		return "no authorization request was made"
+	case f.response != nil:
+		return "the client received " + f.response.String()
+	case f.errorPage:
+		return "the server showed its error page"
+	case f.consentShown:
+		return "the consent page is shown"
+	}
+	return "the request is still in progress"
+}
+
+func noConsentShown(ctx context.Context) error {
+	f := worldOf(ctx).flow
+	if f == nil {
+		return fmt.Errorf("no authorization request was made")
+	}
+	if f.consentShown {
+		return fmt.Errorf("a consent page was shown, expected none")
+	}
+	return nil
+}
+
+func noLoginShown(ctx context.Context) error {
+	f := worldOf(ctx).flow
+	if f == nil {
+		return fmt.Errorf("no authorization request was made")
+	}
+	if f.loginShown {
+		return fmt.Errorf("the login page was shown, expected none (%s)", flowOutcome(f))
+	}
+	return nil
+}
+
+// answered checks that the client received the authorization response, with its state.
+func answered(ctx context.Context, clientAlias string) (url.Values, error) {
+	w := worldOf(ctx)
+	f := w.flow
+	if f == nil || f.response == nil {
+		return nil, fmt.Errorf("%s received no authorization response (%s)", clientAlias, flowOutcome(f))
+	}
+	if c, err := w.app(clientAlias); err != nil {
+		return nil, err
+	} else if c.ClientID != f.client.ClientID {
+		return nil, fmt.Errorf("the authorization request was made by %s, not %s", f.clientAlias, clientAlias)
+	}
+	p := f.params()
+	if got := p.Get("state"); got != f.state {
+		return p, fmt.Errorf("the authorization response's state: expected %q (what %s sent), got %q in %s", f.state, clientAlias, got, f.response)
+	}
+	return p, nil
+}
+
+func receivesCode(ctx context.Context, clientAlias string) error {
+	p, err := answered(ctx, clientAlias)
+	if err != nil {
+		return err
+	}
+	if p.Get("code") == "" {
+		return fmt.Errorf("%s expected an authorization code, got %s", clientAlias, worldOf(ctx).flow.response)
+	}
+	return nil
+}
+
+func receivesError(ctx context.Context, clientAlias, code string) error {
+	p, err := answered(ctx, clientAlias)
+	if err != nil {
+		return err
+	}
+	if got := p.Get("error"); got != code {
+		return fmt.Errorf("%s expected the error %q, got %s", clientAlias, code, worldOf(ctx).flow.response)
+	}
+	if p.Get("code") != "" {
+		return fmt.Errorf("an error response carries a code: %s", worldOf(ctx).flow.response)
+	}
+	return nil
+}
+
+func responseIss(ctx context.Context) error {
+	w := worldOf(ctx)
+	f := w.flow
+	if f == nil || f.response == nil {
+		return fmt.Errorf("no authorization response was received (%s)", flowOutcome(f))
+	}
+	if got, want := f.params().Get("iss"), strings.TrimSuffix(w.target.Issuer, "/"); got != want {
+		return fmt.Errorf("the authorization response's iss: expected %q, got %q in %s", want, got, f.response)
+	}
+	return nil
+}
+
+func showsErrorPage(ctx context.Context) error {
+	f := worldOf(ctx).flow
+	if f == nil || !f.errorPage {
+		return fmt.Errorf("expected the authorization server's error page (%s)", flowOutcome(f))
+	}
+	return nil
+}
+
+func nothingSentTo(ctx context.Context, prefix string) error {
+	w := worldOf(ctx)
+	if w.flow == nil {
+		return fmt.Errorf("no authorization request was made")
+	}
+	if r := w.flow.response; r != nil && strings.HasPrefix(r.String(), prefix) {
+		return fmt.Errorf("the browser was sent to %s", r)
+	}
+	if w.tab != nil {
+		for _, u := range w.tab.Captured() {
+			if strings.HasPrefix(u, prefix) {
+				return fmt.Errorf("the browser was sent to %s", u)
+			}
+		}
+	}
+	return nil
+}
+
+// revokeConsent withdraws the user's consent to the app through the admin API (capability admin),
+// which also revokes the refresh tokens the consent gave.
+func revokeConsent(ctx context.Context, userAlias, clientAlias string) error {
+	w := worldOf(ctx)
+	if !w.target.Has(target.CapAdmin) {
+		return fmt.Errorf("withdrawing a consent needs the admin capability: tag the scenario @needs-admin")
+	}
+	u, err := w.user(userAlias)
+	if err != nil {
+		return err
+	}
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return err
+	}
+	if u.Subject == "" {
+		return fmt.Errorf("the target profile gives no subject for %s", userAlias)
+	}
+	_, err = admin(ctx, http.MethodDelete, "/consents?"+url.Values{"user_id": {u.Subject}, "client_id": {c.ClientID}}.Encode(), nil)
+	return err
+}
+
+// checkedToken is a token a step decoded, kept to attach to that step.
+type checkedToken struct{ kind, token string }
+
+// noteToken records that a step looked at a token.
+func (w *world) noteToken(kind, token string) {
+	if token == "" || slices.Contains(w.checked, checkedToken{kind, token}) {
+		return
+	}
+	w.checked = append(w.checked, checkedToken{kind, token})
+}
+
+// attachChecked attaches the decoded tokens of the step that just ran.
+func (w *world) attachChecked(ctx context.Context) context.Context {
+	for _, t := range w.checked {
+		h, c, err := jwtParts(t.token)
+		if err != nil {
+			continue
+		}
+		b, _ := json.MarshalIndent(map[string]any{"kind": t.kind, "header": h, "claims": c}, "", "  ")
+		ctx = godog.Attach(ctx, godog.Attachment{Body: b, FileName: "token-" + strings.ReplaceAll(t.kind, " ", "-") + ".json", MediaType: "application/json"})
+	}
+	w.checked = nil
+	return ctx
+}
+
+func sortedAliases[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// receivesFragmentTokens checks an implicit response: tokens in the fragment, never in the query.
+func receivesFragmentTokens(ctx context.Context, clientAlias string) error {
+	p, err := answered(ctx, clientAlias)
+	if err != nil {
+		return err
+	}
+	r := worldOf(ctx).flow.response
+	switch {
+	case r.Fragment == "":
+		return fmt.Errorf("the implicit response must use the fragment (OIDC Core §3.2.2.5), got %s", r)
+	case r.Query().Get("access_token") != "":
+		return fmt.Errorf("the access token is in the query string: %s", r)
+	case p.Get("access_token") == "" || p.Get("id_token") == "":
+		return fmt.Errorf("expected an access_token and an id_token in the fragment, got %s", r)
+	case !strings.EqualFold(p.Get("token_type"), "Bearer"):
+		return fmt.Errorf("token_type: expected Bearer, got %q", p.Get("token_type"))
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/cucumber/godog"
+)
+
+func refreshSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^(.+?) holds a refresh token of (\w+) for "([^"]*)" on the (.+)$`, holdsRefreshToken)
+	sc.Step(`^(.+?) refreshes its token$`, refreshes)
+	sc.Step(`^(.+?) refreshes with the refresh token it has already used$`, refreshesWithUsed)
+	sc.Step(`^(.+?) refreshes with (.+?)'s refresh token$`, refreshesWithOthers)
+	sc.Step(`^(.+?) refreshes its token in (\d+) requests at once$`, refreshesAtOnce)
+	sc.Step(`^no refresh token was issued$`, noRefreshToken)
+	sc.Step(`^a new refresh token was issued$`, newRefreshToken)
+}
+
+// holdsRefreshToken signs the user in to the app (consenting if asked) and redeems the code: the
+// app's "Enable integration" for background sync.
+func holdsRefreshToken(ctx context.Context, clientAlias, userAlias, scopes, apiAlias string) (context.Context, error) {
+	ctx, err := hasEnabled(ctx, userAlias, clientAlias, scopes, apiAlias)
+	if err != nil {
+		return ctx, err
+	}
+	if err := exchangesCode(ctx, clientAlias, ""); err != nil {
+		return ctx, err
+	}
+	if err := tokenSucceeds(ctx); err != nil {
+		return ctx, err
+	}
+	w := worldOf(ctx)
+	if rt, _ := w.tokenReply.json["refresh_token"].(string); rt == "" {
+		return ctx, fmt.Errorf("%s asked for %q and got no refresh token: %s", clientAlias, scopes, w.tokenReply)
+	}
+	w.tokens[clientAlias+" refresh"] = w.refreshToken
+	return ctx, nil
+}
+
+func refresh(ctx context.Context, clientAlias, token string) error {
+	w := worldOf(ctx)
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		return fmt.Errorf("%s holds no refresh token", clientAlias)
+	}
+	before := w.refreshToken
+	if err := requestToken(ctx, c, c.ClientSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}); err != nil {
+		return err
+	}
+	if w.refreshToken != before {
+		w.usedRefresh = append(w.usedRefresh, before)
+	}
+	return nil
+}
+
+func refreshes(ctx context.Context, clientAlias string) error {
+	return refresh(ctx, clientAlias, worldOf(ctx).refreshToken)
+}
+
+func refreshesWithUsed(ctx context.Context, clientAlias string) error {
+	w := worldOf(ctx)
+	if len(w.usedRefresh) == 0 {
+		return fmt.Errorf("%s has not used a refresh token yet (or the target did not rotate it: %s)", clientAlias, w.tokenReply)
+	}
+	return refresh(ctx, clientAlias, w.usedRefresh[len(w.usedRefresh)-1])
+}
+
+func refreshesWithOthers(ctx context.Context, clientAlias, owner string) error {
+	w := worldOf(ctx)
+	rt := w.tokens[owner+" refresh"]
+	if rt == "" {
+		return fmt.Errorf("%s holds no refresh token", owner)
+	}
+	return refresh(ctx, clientAlias, rt)
+}
+
+func refreshesAtOnce(ctx context.Context, clientAlias string, n int) error {
+	w := worldOf(ctx)
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return err
+	}
+	if w.refreshToken == "" {
+		return fmt.Errorf("%s holds no refresh token", clientAlias)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}}
+	return atOnce(ctx, c.ClientID, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
+}
+
+func noRefreshToken(ctx context.Context) error {
+	r := worldOf(ctx).tokenReply
+	if r == nil || r.status != 200 {
+		return fmt.Errorf("expected a successful token answer, got %s", r)
+	}
+	if rt, ok := r.json["refresh_token"]; ok {
+		return fmt.Errorf("expected no refresh token, got %v in %s", rt, r)
+	}
+	return nil
+}
+
+func newRefreshToken(ctx context.Context) error {
+	w := worldOf(ctx)
+	r := w.tokenReply
+	if r == nil || r.status != 200 {
+		return fmt.Errorf("expected a successful token answer, got %s", r)
+	}
+	rt, _ := r.json["refresh_token"].(string)
+	switch {
+	case rt == "":
+		return fmt.Errorf("expected a new refresh token (rotation), got none: %s", r)
+	case len(w.usedRefresh) > 0 && rt == w.usedRefresh[len(w.usedRefresh)-1]:
+		return fmt.Errorf("the refresh token was not rotated: the answer carries the one just used")
+	}
+	return nil
+}
