@@ -44,6 +44,27 @@ func registers(ctx context.Context, name, redirectURI string) error {
 		secret, _ := r.json["client_secret"].(string)
 		w.extra[name] = target.Client{Name: name, ClientID: id, ClientSecret: secret, RedirectURI: redirectURI,
 			AuthMethod: "client_secret_basic"}
+		uri, _ := r.json["registration_client_uri"].(string)
+		rat, _ := r.json["registration_access_token"].(string)
+		if uri != "" && rat != "" { // RFC 7592 §2.3: the harness leaves no apps behind
+			w.cleanups = append(w.cleanups, func(ctx context.Context) error { return unregister(ctx, uri, rat) })
+		}
+	}
+	return nil
+}
+
+func unregister(ctx context.Context, uri, token string) error {
+	req, err := http.NewRequest(http.MethodDelete, uri, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	r, err := worldOf(ctx).do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if r.status != http.StatusNoContent && r.status != http.StatusOK {
+		return fmt.Errorf("deleting the registered client (RFC 7592 §2.3): expected HTTP 204, got %s", r)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/cucumber/godog"
-	messages "github.com/cucumber/messages/go/v21"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -28,6 +27,9 @@ type Config struct {
 	Format   string
 	Output   io.Writer
 	TestingT *testing.T // set under go test: each scenario becomes a subtest
+	// Select, when set, picks the scenarios to run by name and tags; the others are reported as
+	// skipped. (Tags select too; this is for choices tags cannot express, such as one scenario.)
+	Select func(name string, tags []string) bool
 }
 
 // Run executes the catalogue. It returns an error for a run that could not start (a malformed
@@ -49,7 +51,7 @@ func Run(cfg Config) (passed bool, err error) {
 	defer run.browsers.close()
 	suite := godog.TestSuite{
 		Name:                "oauth-harness conformance",
-		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target, run) },
+		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target, run, cfg.Select) },
 		Options: &godog.Options{
 			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
 			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
@@ -79,17 +81,21 @@ type runState struct {
 }
 
 // initialize wires one scenario: its state, the capability check, its steps and its clean-up.
-func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState) {
+func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState, sel func(string, []string) bool) {
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		w := newWorld(t, run.browsers)
+		var tags []string
 		for _, tag := range s.Tags {
-			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !t.Has(c) {
+			tags = append(tags, tag.Name)
+			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !t.Has(c) && w.skipReason == "" {
 				w.skipReason = fmt.Sprintf("the target %q lacks the capability %q", t.Name, c)
-				break
 			}
 		}
+		if sel != nil && !sel(s.Name, tags) {
+			w.skipReason = "not selected for this run"
+		}
 		if w.skipReason == "" {
-			if slices.ContainsFunc(s.Tags, func(tag *messages.PickleTag) bool { return tag.Name == "@isolated" }) {
+			if slices.Contains(tags, "@isolated") {
 				run.isolation.Lock()
 				w.release = run.isolation.Unlock
 			} else {
@@ -129,7 +135,7 @@ func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState) {
 			errs = append(errs, w.cleanups[i](context.WithoutCancel(ctx)))
 		}
 		if w.tab != nil {
-			w.tab.Close()
+			w.browsers.release(w.tab)
 		}
 		if w.release != nil {
 			w.release()
