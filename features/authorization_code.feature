@@ -82,7 +82,7 @@ Feature: Users sign in to applications with the authorization code flow and PKCE
     Then the token request succeeds
     And the access token's azp is the client id of Contacts SPA
 
-  @rfc6750-2.1
+  @rfc6750-2.1 @contacts-api @needs-contacts-api
   Scenario: Paul's token reads the contacts of his own account
     When paul signs in to Contacts Web asking for "read:contacts" on the Contacts API
     And Contacts Web exchanges the code for tokens

@@ -12,9 +12,9 @@ import (
 )
 
 func adminSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^the target issues (.+?) tokens that are already expired$`, issuesExpiredTokens)
-	sc.Step(`^the target issues (.+?) tokens dated (\d+) minutes in the future$`, issuesFutureTokens)
-	sc.Step(`^the target issues (.+?) tokens naming the issuer "([^"]*)"$`, issuesTokensFromIssuer)
+	step(sc, `^the target issues (.+?) tokens that are already expired$`, issuesExpiredTokens)
+	step(sc, `^the target issues (.+?) tokens dated (\d+) minutes in the future$`, issuesFutureTokens)
+	step(sc, `^the target issues (.+?) tokens naming the issuer "([^"]*)"$`, issuesTokensFromIssuer)
 }
 
 // admin calls the reference server's admin API (capability "admin").

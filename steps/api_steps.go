@@ -13,15 +13,15 @@ import (
 )
 
 func apiSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^([A-Z].*?) reads the contacts of account "([^"]*)"$`, readsContacts)
-	sc.Step(`^([A-Z].*?) reads the contacts of account "([^"]*)" with the token in the query string$`, readsContactsWithQueryToken)
-	sc.Step(`^someone reads the contacts of account "([^"]*)" without a token$`, readsContactsWithoutToken)
-	sc.Step(`^([A-Z].*?) adds a contact to account "([^"]*)"$`, addsContact)
-	sc.Step(`^someone calls the API with (the token .+)$`, callsWithForgery)
-	sc.Step(`^the API answers (\d+)$`, apiAnswers)
-	sc.Step(`^the API answers (\d+) with error "([^"]*)"$`, apiAnswersWithError)
-	sc.Step(`^the API's challenge names the scope "([^"]*)"$`, challengeNamesScope)
-	sc.Step(`^the API refuses the request$`, apiRefuses)
+	step(sc, `^([A-Z].*?) reads the contacts of account "([^"]*)"$`, readsContacts)
+	step(sc, `^([A-Z].*?) reads the contacts of account "([^"]*)" with the token in the query string$`, readsContactsWithQueryToken)
+	step(sc, `^someone reads the contacts of account "([^"]*)" without a token$`, readsContactsWithoutToken)
+	step(sc, `^([A-Z].*?) adds a contact to account "([^"]*)"$`, addsContact)
+	step(sc, `^someone calls the API with (the token .+)$`, callsWithForgery)
+	step(sc, `^the API answers (\d+)$`, apiAnswers)
+	step(sc, `^the API answers (\d+) with error "([^"]*)"$`, apiAnswersWithError)
+	step(sc, `^the API's challenge names the scope "([^"]*)"$`, challengeNamesScope)
+	step(sc, `^the API refuses the request$`, apiRefuses)
 }
 
 func contactsURL(ctx context.Context, account string) (string, error) {

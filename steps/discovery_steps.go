@@ -11,14 +11,14 @@ import (
 )
 
 func discoverySteps(sc *godog.ScenarioContext) {
-	sc.Step(`^a client reads the discovery document$`, readDiscovery)
-	sc.Step(`^the document's issuer is the target's issuer$`, documentIssuerIsTarget)
-	sc.Step(`^the document names the authorization, token and JWKS endpoints under the issuer's host$`, endpointsUnderIssuer)
-	sc.Step(`^the OAuth authorization server metadata names the same issuer and endpoints$`, oauthMetadataAgrees)
-	sc.Step(`^a client reads the JWKS$`, readJWKS)
-	sc.Step(`^every key has a kid$`, everyKeyHasKid)
-	sc.Step(`^no two keys share a kid$`, kidsAreUnique)
-	sc.Step(`^no key carries private material$`, noPrivateMaterial)
+	step(sc, `^a client reads the discovery document$`, readDiscovery)
+	step(sc, `^the document's issuer is the target's issuer$`, documentIssuerIsTarget)
+	step(sc, `^the document names the authorization, token and JWKS endpoints under the issuer's host$`, endpointsUnderIssuer)
+	step(sc, `^the OAuth authorization server metadata names the same issuer and endpoints$`, oauthMetadataAgrees)
+	step(sc, `^a client reads the JWKS$`, readJWKS)
+	step(sc, `^every key has a kid$`, everyKeyHasKid)
+	step(sc, `^no two keys share a kid$`, kidsAreUnique)
+	step(sc, `^no key carries private material$`, noPrivateMaterial)
 }
 
 // discover reads the OpenID configuration once per scenario.

@@ -13,20 +13,20 @@ import (
 // Steps for the endpoints around the tokens: userinfo (OIDC Core §5.3), introspection (RFC 7662),
 // revocation (RFC 7009) and the password grant of a trusted app (RFC 6749 §4.3).
 func endpointSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^(.+?) calls userinfo with (?:its|the) access token$`, callsUserinfo)
-	sc.Step(`^someone calls userinfo without a token$`, callsUserinfoWithoutToken)
-	sc.Step(`^the userinfo endpoint answers 200 with the sub of (\w+)$`, userinfoSub)
-	sc.Step(`^the userinfo endpoint answers (\d+)$`, userinfoStatus)
-	sc.Step(`^(.+?) introspects its (access|refresh) token$`, introspectsOwn)
-	sc.Step(`^(.+?) introspects a token the target never issued$`, introspectsUnknown)
-	sc.Step(`^someone introspects (.+?)'s access token without client authentication$`, introspectsAnonymously)
-	sc.Step(`^the introspection says the token is active for (.+?) with scope "([^"]*)"$`, introspectionActive)
-	sc.Step(`^the introspection says the token is not active$`, introspectionInactive)
-	sc.Step(`^the introspection is refused with status (\d+)$`, introspectionRefused)
-	sc.Step(`^(.+?) revokes its (access|refresh) token$`, revokesOwn)
-	sc.Step(`^(.+?) revokes a token the target never issued$`, revokesUnknown)
-	sc.Step(`^the revocation succeeds$`, revocationSucceeds)
-	sc.Step(`^(.+?) signs (\w+) in with (his|her|their|a wrong) password asking for "([^"]*)" on the (.+)$`, passwordGrant)
+	step(sc, `^(.+?) calls userinfo with (?:its|the) access token$`, callsUserinfo)
+	step(sc, `^someone calls userinfo without a token$`, callsUserinfoWithoutToken)
+	step(sc, `^the userinfo endpoint answers 200 with the sub of (\w+)$`, userinfoSub)
+	step(sc, `^the userinfo endpoint answers (\d+)$`, userinfoStatus)
+	step(sc, `^(.+?) introspects its (access|refresh) token$`, introspectsOwn)
+	step(sc, `^(.+?) introspects a token the target never issued$`, introspectsUnknown)
+	step(sc, `^someone introspects (.+?)'s access token without client authentication$`, introspectsAnonymously)
+	step(sc, `^the introspection says the token is active for (.+?) with scope "([^"]*)"$`, introspectionActive)
+	step(sc, `^the introspection says the token is not active$`, introspectionInactive)
+	step(sc, `^the introspection is refused with status (\d+)$`, introspectionRefused)
+	step(sc, `^(.+?) revokes its (access|refresh) token$`, revokesOwn)
+	step(sc, `^(.+?) revokes a token the target never issued$`, revokesUnknown)
+	step(sc, `^the revocation succeeds$`, revocationSucceeds)
+	step(sc, `^(.+?) signs (\w+) in with (his|her|their|a wrong) password asking for "([^"]*)" on the (.+)$`, passwordGrant)
 }
 
 // endpoint finds a discovery document member naming an endpoint.

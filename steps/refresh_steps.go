@@ -9,13 +9,13 @@ import (
 )
 
 func refreshSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^(.+?) holds a refresh token of (\w+) for "([^"]*)" on the (.+)$`, holdsRefreshToken)
-	sc.Step(`^(.+?) refreshes its token$`, refreshes)
-	sc.Step(`^(.+?) refreshes with the refresh token it has already used$`, refreshesWithUsed)
-	sc.Step(`^(.+?) refreshes with (.+?)'s refresh token$`, refreshesWithOthers)
-	sc.Step(`^(.+?) refreshes its token in (\d+) requests at once$`, refreshesAtOnce)
-	sc.Step(`^no refresh token was issued$`, noRefreshToken)
-	sc.Step(`^a new refresh token was issued$`, newRefreshToken)
+	step(sc, `^(.+?) holds a refresh token of (\w+) for "([^"]*)" on the (.+)$`, holdsRefreshToken)
+	step(sc, `^(.+?) refreshes its token$`, refreshes)
+	step(sc, `^(.+?) refreshes with the refresh token it has already used$`, refreshesWithUsed)
+	step(sc, `^(.+?) refreshes with (.+?)'s refresh token$`, refreshesWithOthers)
+	step(sc, `^(.+?) refreshes its token in (\d+) requests at once$`, refreshesAtOnce)
+	step(sc, `^no refresh token was issued$`, noRefreshToken)
+	step(sc, `^a new refresh token was issued$`, newRefreshToken)
 }
 
 // holdsRefreshToken signs the user in to the app (consenting if asked) and redeems the code: the

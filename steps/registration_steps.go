@@ -13,9 +13,9 @@ import (
 
 // Dynamic client registration (RFC 7591): a partner registers its app at the registration endpoint.
 func registrationSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^a partner registers "([^"]*)" with the redirect URI "([^"]*)"$`, registers)
-	sc.Step(`^the registration succeeds with a client id and secret$`, registrationSucceeds)
-	sc.Step(`^the registration is refused with "([^"]*)"$`, registrationRefused)
+	step(sc, `^a partner registers "([^"]*)" with the redirect URI "([^"]*)"$`, registers)
+	step(sc, `^the registration succeeds with a client id and secret$`, registrationSucceeds)
+	step(sc, `^the registration is refused with "([^"]*)"$`, registrationRefused)
 }
 
 func registers(ctx context.Context, name, redirectURI string) error {
