@@ -7,7 +7,7 @@ ADDR      ?= 127.0.0.1:9000
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: run test setup setup-run build serve check unit fuzz bench bench-full clean
+.PHONY: run test setup setup-run setup-serve build serve check unit fuzz bench bench-full clean
 
 ## run: the main job: the conformance catalogue against the embedded reference server, reports in reports/.
 ## (The short load test joins it with the load-testing issue.)
@@ -15,7 +15,7 @@ run: setup-run build
 	$(BIN) conformance --out reports
 
 ## serve: the reference authorization server and contacts API on $(ADDR), until Ctrl-C.
-serve: setup-run build
+serve: setup-serve build
 	$(BIN) serve --addr $(ADDR)
 
 ## test: everything CI gates on: format, vet, race-enabled tests, brief fuzzing, benchmarks compile and run once.
@@ -28,6 +28,9 @@ setup:
 
 setup-run:
 	@.ci/setup run
+
+setup-serve:
+	@.ci/setup serve
 
 build:
 	$(GO) build -o $(BIN) ./cmd/oauth-harness
@@ -59,3 +62,10 @@ bench-full:
 
 clean:
 	rm -rf bin reports/*
+
+## image: the reference server's image, FROM scratch around a static oauth-harness, in the local engine
+## (Docker, else Podman's service: .ci/engine installs and starts it when root). IMAGE names the tag.
+IMAGE ?= localhost/oauth-harness-reference:dev
+.PHONY: image
+image: setup-serve
+	@eval "$$(.ci/engine)" && $(GO) run ./reference-server/container/cmd/image -tag $(IMAGE)

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/oauth-harness/oauth-harness/fixtures"
 	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
@@ -18,12 +21,24 @@ import (
 // adminTokenEnv holds the admin token when --admin-token is not given: a flag shows in ps output.
 const adminTokenEnv = "OAUTH_HARNESS_ADMIN_TOKEN"
 
+// Environment fallbacks of flags, so that a container (whose image has no shell) is configured by
+// its environment alone: the container module learns the host port, and with it the issuer, only
+// when it creates the container. A flag given on the command line wins.
+var serveFlagEnv = map[string]string{
+	"addr":     "OAUTH_HARNESS_ADDR",
+	"issuer":   "OAUTH_HARNESS_ISSUER",
+	"fixtures": "OAUTH_HARNESS_FIXTURES",
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fixturesFile := fs.String("fixtures", "", "tenant YAML (default: the built-in fixtures/tenant.yaml)")
-	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
-	issuer := fs.String("issuer", "", "issuer URL when behind a proxy (default: http://ADDR)")
+	fixturesFile := fs.String("fixtures", "", "tenant YAML (default $OAUTH_HARNESS_FIXTURES, else the built-in fixtures/tenant.yaml)")
+	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on ($OAUTH_HARNESS_ADDR when not given)")
+	issuer := fs.String("issuer", "", "issuer URL when behind a proxy or a port mapping (default $OAUTH_HARNESS_ISSUER, else http://ADDR)")
+	healthcheck := fs.Bool("healthcheck", false,
+		"do not serve: GET /healthz of the server listening on --addr and exit non-zero unless it answers 200 "+
+			"(the image's HEALTHCHECK: a FROM-scratch image has no curl)")
 	logLevel := fs.String("log-level", "info", "debug (logs every request), info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	adminToken := fs.String("admin-token", "",
@@ -35,6 +50,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, env := range serveFlagEnv {
+		if v := os.Getenv(env); v != "" && !given[name] {
+			if err := fs.Set(name, v); err != nil {
+				return fmt.Errorf("%w: $%s: %v", errUsage, env, err)
+			}
+		}
+	}
+	if *healthcheck {
+		return probeHealth(ctx, *addr)
 	}
 	if *adminToken == "" {
 		// Read after parsing, not as the flag's default: -h would print the default, the token.
@@ -63,6 +90,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "health:    http://%s/healthz\n", s.Addr())
 	})
+}
+
+// probeHealth asks the server on addr for /healthz; a wildcard listen address is probed on loopback.
+func probeHealth(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: --addr %q: %v", errUsage, addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: GET %s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
