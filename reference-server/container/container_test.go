@@ -217,10 +217,9 @@ func jwtClaims(t *testing.T, jwt string) map[string]any {
 	return claims
 }
 
-// TestConformance runs the catalogue's client-credentials scenarios against the container, as
-// `oauth-harness conformance` runs them against the embedded server. The browser scenarios join
-// when the image's Chromium-driven features land: add "@browser" to Tags below
-// ("@client-credentials || @browser").
+// TestConformance runs the catalogue's client-credentials features and the browser login and
+// consent features (authorization code, first- and third-party) against the container, as
+// `oauth-harness conformance` runs them against the embedded server.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	srv := start(t)
@@ -237,13 +236,13 @@ func TestConformance(t *testing.T) {
 	p.AdminToken = srv.AdminToken()
 	// Each scenario is a subtest; godog's own report is shown only when one fails.
 	var report bytes.Buffer
-	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@client-credentials",
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@client-credentials,@authorization-code",
 		Format: "pretty", Output: &report, TestingT: t})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !passed {
-		t.Errorf("some client-credentials scenarios failed against the container:\n%s", report.String())
+		t.Errorf("some scenarios failed against the container:\n%s", report.String())
 	}
 }
 
