@@ -31,6 +31,8 @@ type Config struct {
 	// Select, when set, picks the scenarios to run by name and tags; the others are reported as
 	// skipped. (Tags select too; this is for choices tags cannot express, such as one scenario.)
 	Select func(name string, tags []string) bool
+	// Context, when set, is every scenario's parent: cancelling it (Ctrl-C) stops the run's requests.
+	Context context.Context
 }
 
 // Run executes the catalogue. It returns an error for a run that could not start (a malformed
@@ -56,6 +58,7 @@ func Run(cfg Config) (passed bool, err error) {
 		Options: &godog.Options{
 			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
 			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
+			DefaultContext: cfg.Context,
 		},
 	}
 	// Parse first: godog reports a malformed file only on stderr, with status 2.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,11 +13,8 @@ import (
 	"time"
 
 	"github.com/oauth-harness/oauth-harness/features"
-	"github.com/oauth-harness/oauth-harness/fixtures"
-	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/steps"
 	"github.com/oauth-harness/oauth-harness/steps/report"
-	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
 // errScenariosFailed makes the process exit non-zero when any scenario failed (or passed while
@@ -50,7 +46,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprint(fs.Output(), conformanceUsage)
 		fs.PrintDefaults()
 	}
-	targetFile := fs.String("target", "", "target profile YAML (default: the embedded reference server)")
+	targetFile := fs.String("target", "", "target profile YAML, or "+containerReference+" for the reference server's image (default: the embedded reference server)")
 	tags := fs.String("tags", "", `scenarios to run, in godog's tag syntax ("@client-credentials && ~@needs-admin")`)
 	concurrency := fs.Int("concurrency", 1, "scenarios run at once")
 	out := fs.String("out", "reports", "directory for report.html, junit.xml and cucumber.json")
@@ -72,19 +68,10 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	var p *target.Profile
-	if *targetFile != "" {
-		var err error
-		if p, err = target.Load(*targetFile); err != nil {
-			return err
-		}
-	} else {
-		srv, profile, err := embeddedTarget(ctx)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		p = profile
+	p, stop, err := openTarget(ctx, *targetFile, stderr)
+	defer stop()
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("conformance: %w", err)
@@ -101,7 +88,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "conformance: %s (%s)\n", p.Name, p.Issuer)
 	started := time.Now()
 	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: *tags, Concurrency: *concurrency,
-		Format: "pretty,cucumber:" + cucumber, Output: stdout})
+		Format: "pretty,cucumber:" + cucumber, Output: stdout, Context: ctx})
 	if err != nil {
 		return err
 	}
@@ -179,25 +166,4 @@ func printSummary(w io.Writer, res *report.Results) {
 	for _, e := range res.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", e)
 	}
-}
-
-// embeddedTarget starts the reference server on loopback, with an admin token of its own, and
-// describes it as a target with every capability.
-func embeddedTarget(ctx context.Context) (*server.Server, *target.Profile, error) {
-	cfg, err := fixtures.Tenant()
-	if err != nil {
-		return nil, nil, err
-	}
-	creds, err := fixtures.DefaultCredentials()
-	if err != nil {
-		return nil, nil, err
-	}
-	token := rand.Text()
-	srv, err := server.Start(ctx, server.Options{Tenant: cfg, AdminToken: token})
-	if err != nil {
-		return nil, nil, err
-	}
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), creds, target.KnownCapabilities)
-	p.AdminToken = token
-	return srv, p, nil
 }

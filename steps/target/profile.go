@@ -55,6 +55,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the duration as "1h0m0s", which UnmarshalYAML reads back.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
 // API is a protected API as the suite needs to know it.
 type API struct {
 	Identifier    string            `yaml:"identifier"` // the audience
@@ -126,6 +129,30 @@ type Profile struct {
 	AdminToken   string            `yaml:"admin_token"`
 	// RegistrationToken is the initial access token dynamic registration needs, if any (RFC 7591 §3).
 	RegistrationToken string `yaml:"registration_token"`
+	// Container, when set, starts the target from an image before the run. Its host port is known
+	// only then: ${PORT} in issuer, api_base_url and the container's env stands for it.
+	Container *Container `yaml:"container"`
+}
+
+// Container is a provider image to start as the target.
+type Container struct {
+	Image          string            `yaml:"image"`
+	Port           int               `yaml:"port"` // the container port the provider listens on
+	Env            map[string]string `yaml:"env"`
+	WaitPath       string            `yaml:"wait_path"` // answers 200 once the provider is ready
+	StartupTimeout Duration          `yaml:"startup_timeout"`
+}
+
+// PortPlaceholder stands for the host port of a container target.
+const PortPlaceholder = "${PORT}"
+
+// AtPort is the profile with ${PORT} replaced by the container's host port.
+func (p *Profile) AtPort(port int) *Profile {
+	q := *p
+	n := fmt.Sprint(port)
+	q.Issuer = strings.ReplaceAll(p.Issuer, PortPlaceholder, n)
+	q.APIBaseURL = strings.ReplaceAll(p.APIBaseURL, PortPlaceholder, n)
+	return &q
 }
 
 // DefaultSelectors are the reference server's pages.
@@ -204,8 +231,26 @@ func (p *Profile) Validate() error {
 			bad(field, "%q is not an http(s) URL", v)
 		}
 	}
-	checkURL("issuer", p.Issuer, true)
-	checkURL("api_base_url", p.APIBaseURL, false)
+	issuer, apiBase := p.Issuer, p.APIBaseURL
+	if c := p.Container; c != nil {
+		issuer, apiBase = strings.ReplaceAll(issuer, PortPlaceholder, "1"), strings.ReplaceAll(apiBase, PortPlaceholder, "1")
+		if c.Image == "" {
+			bad("container.image", "is required")
+		}
+		if c.Port <= 0 || c.Port > 65535 {
+			bad("container.port", "%d is not a port (the one the provider listens on inside the container)", c.Port)
+		}
+		if !strings.HasPrefix(c.WaitPath, "/") {
+			bad("container.wait_path", "%q must be a path starting with / (it answers 200 once the provider is ready)", c.WaitPath)
+		}
+		if c.StartupTimeout < 0 {
+			bad("container.startup_timeout", "must not be negative")
+		}
+	} else if strings.Contains(issuer+apiBase, PortPlaceholder) {
+		bad("issuer", "%s is only known for a target with a container: section", PortPlaceholder)
+	}
+	checkURL("issuer", issuer, true)
+	checkURL("api_base_url", apiBase, false)
 	for i, c := range p.Capabilities {
 		if !slices.Contains(KnownCapabilities, c) {
 			bad(fmt.Sprintf("capabilities[%d]", i), "%q is not one of %s", c, strings.Join(KnownCapabilities, ", "))

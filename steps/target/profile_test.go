@@ -118,3 +118,34 @@ func TestReferenceProfileTellsTheSeedsStory(t *testing.T) {
 		t.Errorf("Contacts API = %+v", api)
 	}
 }
+
+func TestContainerSection(t *testing.T) {
+	profile := `
+name: keycloak
+issuer: http://127.0.0.1:${PORT}/realms/acme
+container:
+  image: localhost/my-keycloak:dev
+  port: 8080
+  env: {KC_HOSTNAME: "http://127.0.0.1:${PORT}"}
+  wait_path: /realms/acme/.well-known/openid-configuration
+  startup_timeout: 2m
+`
+	p, err := target.Parse([]byte(profile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.AtPort(41234).Issuer; got != "http://127.0.0.1:41234/realms/acme" {
+		t.Errorf("AtPort: issuer %q", got)
+	}
+	bad := map[string]string{
+		"container.image":     "issuer: http://127.0.0.1:${PORT}\ncontainer: {port: 8080, wait_path: /x}\n",
+		"container.port":      "issuer: http://127.0.0.1:${PORT}\ncontainer: {image: a, wait_path: /x}\n",
+		"container.wait_path": "issuer: http://127.0.0.1:${PORT}\ncontainer: {image: a, port: 80, wait_path: x}\n",
+		"only known for":      "issuer: http://127.0.0.1:${PORT}\n",
+	}
+	for want, y := range bad {
+		if _, err := target.Parse([]byte(y)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v", want, err)
+		}
+	}
+}
