@@ -18,6 +18,7 @@ const usage = `oauth-harness: conformance and load testing for OAuth 2.0 / OpenI
 Usage:
   oauth-harness conformance [flags]  run the conformance catalogue (default: against the embedded server)
   oauth-harness serve [flags]        run the reference authorization server and contacts API
+  oauth-harness load [flags]         load-test a path (client credentials, refresh, API...) with vegeta
   oauth-harness help                 show this text
 
 Run "oauth-harness COMMAND -h" for a command's flags.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, args[1:], stdout, stderr)
+	case "load":
+		return runLoad(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
