@@ -65,7 +65,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	step := fs.Duration("step", 5*time.Second, "find-max: how long each rate is held")
 	maxSteps := fs.Int("max-steps", 12, "find-max: the most rates tried")
 	budget := fs.Duration("budget", 2*time.Minute, "find-max: the most time the search takes")
-	targetFile := fs.String("target", "", "target profile YAML (default: the embedded reference server in a child process)")
+	targetFile := fs.String("target", "", "target profile YAML, or "+containerReference+" for the reference server's image (default: the embedded reference server in a child process)")
 	out := fs.String("out", "", "directory of the results (default reports/load/SCENARIO)")
 	maxP99 := fs.Duration("max-p99", 0, "exit non-zero if the p99 latency is over this (find-max: at the rate found)")
 	minSuccess := fs.Float64("min-success", 0, "exit non-zero if the success ratio (0-1] is under this")
@@ -193,15 +193,18 @@ func contains(list []string, s string) bool {
 type loadTarget struct {
 	profile *target.Profile
 	proc    *serverproc.Proc
+	stop    func() // removes a container target
 }
 
 func (c *loadConfig) startTarget(ctx context.Context, stderr io.Writer) (*loadTarget, error) {
 	if c.targetFile != "" {
-		p, err := target.Load(c.targetFile)
+		// A profile file (which may start its own container), or container:reference.
+		p, stop, err := openTarget(ctx, c.targetFile, stderr)
 		if err != nil {
+			stop()
 			return nil, err
 		}
-		return &loadTarget{profile: p}, nil
+		return &loadTarget{profile: p, stop: stop}, nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -232,6 +235,9 @@ func (c *loadConfig) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	if tgt.proc != nil {
 		defer tgt.proc.Close()
+	}
+	if tgt.stop != nil {
+		defer tgt.stop()
 	}
 	p := tgt.profile
 	if !c.opts.AllowNonLoopback {

@@ -137,3 +137,20 @@ func TestUnknownContainerTarget(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// The load command starts the same container target, runs, and removes it.
+func TestLoadAgainstTheReferenceContainer(t *testing.T) {
+	requireImage(t)
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"load", "--target", "container:reference", "--scenario", "client-credentials",
+		"--clients", "Acme Sync", "--rate", "20", "--duration", "1s", "--min-success", "1", "--out", t.TempDir()}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("load --target container:reference: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "container removed") {
+		t.Errorf("the container was not removed:\n%s", stderr.String())
+	}
+	if l := leftovers(t); l != "" {
+		t.Errorf("containers left behind: %s", l)
+	}
+}
