@@ -7,12 +7,24 @@ ADDR      ?= 127.0.0.1:9000
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: run test setup setup-run setup-serve build serve check unit fuzz bench bench-full clean
+.PHONY: run load-max test setup setup-run setup-serve build serve check unit fuzz bench bench-full clean
 
-## run: the main job: the conformance catalogue against the embedded reference server, reports in reports/.
-## (The short load test joins it with the load-testing issue.)
+## run: the main job: the conformance catalogue against the embedded reference server, then a short load
+## test of every path (LOAD_RATE requests/s for LOAD_DURATION each); reports in reports/.
+LOAD_SCENARIOS ?= client-credentials refresh authorization-code api introspect userinfo jwks mixed
+LOAD_RATE      ?= 50
+LOAD_DURATION  ?= 3s
 run: setup-run build
 	$(BIN) conformance --out reports
+	@for s in $(LOAD_SCENARIOS); do \
+	  $(BIN) load --scenario $$s --rate $(LOAD_RATE) --duration $(LOAD_DURATION) --min-success 1 \
+	    --calibrate 100ms --out reports/load/$$s || exit 1; done
+	@echo "make run: conformance report reports/report.html; load reports reports/load/*/report.html"
+
+## load-max: the highest rate one scenario holds at p99 <= 50 ms with 100% success (SCENARIO=...).
+load-max: setup-run build
+	$(BIN) load --scenario $(or $(SCENARIO),client-credentials) --find-max --slo-p99 50ms --slo-success 1 \
+	  --out reports/load/$(or $(SCENARIO),client-credentials)-max
 
 ## serve: the reference authorization server and contacts API on $(ADDR), until Ctrl-C.
 serve: setup-serve build

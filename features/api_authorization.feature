@@ -48,10 +48,15 @@ Feature: The contacts API authorizes on the token's claims
     Then the API answers 401 with error "invalid_token"
 
   @rfc9068-4 @rfc8725-3.9
-  Scenario: A token for another API is refused
-    Given Contacts Importer has a token for the Reports API
+  Scenario Outline: A token for another API is refused
+    Given Contacts Importer has a token for the <other API>
     When Contacts Importer reads the contacts of account "globex"
     Then the API answers 401 with error "invalid_token"
+
+    Examples: the same signing key, another audience; and another key and algorithm
+      | other API    |
+      | Calendar API |
+      | Reports API  |
 
   @rfc9068-4 @needs-admin @isolated
   Scenario: A token that is not yet valid is refused

@@ -49,6 +49,7 @@ func refresh(ctx context.Context, clientAlias, token string) error {
 		return fmt.Errorf("%s holds no refresh token", clientAlias)
 	}
 	before := w.refreshToken
+	w.refreshSent = token
 	if err := requestToken(ctx, c, c.ClientSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func newRefreshToken(ctx context.Context) error {
 	switch {
 	case rt == "":
 		return fmt.Errorf("expected a new refresh token (rotation), got none: %s", r)
-	case len(w.usedRefresh) > 0 && rt == w.usedRefresh[len(w.usedRefresh)-1]:
+	case rt == w.refreshSent:
 		return fmt.Errorf("the refresh token was not rotated: the answer carries the one just used")
 	}
 	return nil

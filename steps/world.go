@@ -55,6 +55,7 @@ type world struct {
 	idToken      string            // the last ID token obtained
 	refreshToken string            // the last refresh token obtained
 	usedRefresh  []string          // refresh tokens already redeemed, newest last
+	refreshSent  string            // the refresh token of the last refresh request
 	tokens       map[string]string // access tokens by client alias
 	apiReply     *reply
 	replies      []*reply // answers to requests sent at once (races)
