@@ -47,6 +47,9 @@ type Rule struct {
 	Latency   Duration `json:"latency,omitempty"`
 	ErrorRate float64  `json:"error_rate,omitempty"` // share of requests answered with Status, 0 to 1
 	Status    int      `json:"status,omitempty"`     // 503 when empty
+	// Times limits the rule to the next n matching requests (0: all of them): "the next two token
+	// requests fail" is how a client's retry with back-off is checked.
+	Times int `json:"times,omitempty"`
 }
 
 // ID token tampering, for clients that must reject a bad ID token.
@@ -75,6 +78,7 @@ type TokenFault struct {
 type Config struct {
 	Rules  []Rule       `json:"rules"`
 	Tokens []TokenFault `json:"tokens"`
+	used   []atomic.Int64 // matching requests seen per rule, for Times
 }
 
 // Validate checks a configuration and names the bad field.
@@ -91,6 +95,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("rules[%d].path: %q must start with /", i, r.Path)
 		case r.Latency == 0 && r.ErrorRate == 0:
 			return fmt.Errorf("rules[%d]: set latency or error_rate", i)
+		case r.Times < 0:
+			return fmt.Errorf("rules[%d].times: must not be negative", i)
 		}
 	}
 	seen := map[string]bool{}
@@ -129,6 +135,7 @@ func (f *Faults) Set(cfg Config) error {
 		f.cfg.Store(nil)
 		return nil
 	}
+	cfg.used = make([]atomic.Int64, len(cfg.Rules))
 	f.cfg.Store(&cfg)
 	return nil
 }
@@ -168,7 +175,7 @@ func (f *Faults) Middleware(next http.Handler, prefix string) http.Handler {
 		}
 		path := strings.TrimPrefix(r.URL.Path, prefix)
 		client := ""
-		for _, rule := range c.Rules {
+		for i, rule := range c.Rules {
 			if rule.Path != "" && rule.Path != path {
 				continue
 			}
@@ -179,6 +186,9 @@ func (f *Faults) Middleware(next http.Handler, prefix string) http.Handler {
 				if client != rule.ClientID {
 					continue
 				}
+			}
+			if rule.Times > 0 && c.used[i].Add(1) > int64(rule.Times) {
+				continue
 			}
 			if !apply(w, r, rule) {
 				return

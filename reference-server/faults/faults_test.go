@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,26 @@ func TestTokenFaultsRoundTripThroughJSON(t *testing.T) {
 	_ = f.Set(faults.Config{})
 	if f.ForClient("acme-cms") != nil || len(f.Get().Tokens) != 0 {
 		t.Error("an empty config must remove every fault")
+	}
+}
+
+// Times: the next n matching requests fail, then the rule is spent (what a retry test needs).
+func TestTimesLimitsARuleToTheNextRequests(t *testing.T) {
+	var f faults.Faults
+	if err := f.Set(faults.Config{Rules: []faults.Rule{{Path: "/token", ErrorRate: 1, Times: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	h := f.Middleware(ok(), "")
+	var got []int
+	for range 4 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/token", nil))
+		got = append(got, w.Code)
+	}
+	if want := []int{503, 503, 200, 200}; !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v", got, want)
+	}
+	if err := f.Set(faults.Config{Rules: []faults.Rule{{Path: "/token", ErrorRate: 1, Times: -1}}}); err == nil || !strings.Contains(err.Error(), "rules[0].times") {
+		t.Errorf("negative times: err = %v", err)
 	}
 }

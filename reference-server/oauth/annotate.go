@@ -28,6 +28,12 @@ func notePKCE(r *http.Request, used bool) {
 	requestlog.Annotate(r.Context(), func(e *requestlog.Entry) { e.PKCE = &used })
 }
 
+func noteAuthorization(r *http.Request, responseType, redirectURI, state string) {
+	requestlog.Annotate(r.Context(), func(e *requestlog.Entry) {
+		e.ResponseType, e.RedirectURI, e.State = responseType, redirectURI, state
+	})
+}
+
 func noteError(r *http.Request, code string) {
 	requestlog.Annotate(r.Context(), func(e *requestlog.Entry) { e.Error = code })
 }

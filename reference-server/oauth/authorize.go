@@ -81,6 +81,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	noteClient(r, q.Get("client_id"), "")
 	notePKCE(r, q.Get("code_challenge") != "")
 	noteScope(r, q.Get("scope"))
+	noteAuthorization(r, q.Get("response_type"), q.Get("redirect_uri"), q.Get("state"))
 	app := p.Tenant.Application(q.Get("client_id"))
 	if app == nil {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_client", "Unknown client_id.")

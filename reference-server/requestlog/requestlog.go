@@ -36,6 +36,11 @@ type Entry struct {
 	Bearer     string    `json:"bearer,omitempty"`      // where a bearer token was carried
 	Scope      string    `json:"scope,omitempty"`
 	Error      string    `json:"error,omitempty"` // the OAuth error code answered, if any
+	// Authorization requests: what a client under certification sent (the state is a CSRF token
+	// with a short life, logged so the harness can tell a fixed one from a random one).
+	ResponseType string `json:"response_type,omitempty"`
+	RedirectURI  string `json:"redirect_uri,omitempty"`
+	State        string `json:"state,omitempty"`
 }
 
 type ctxKey struct{}
@@ -77,6 +82,7 @@ func bound(s string) string { return strings.Clone(s[:min(len(s), maxField)]) }
 func (l *Log) add(e Entry) {
 	e.Method, e.Path, e.ClientID, e.GrantType = bound(e.Method), bound(e.Path), bound(e.ClientID), bound(e.GrantType)
 	e.AuthMethod, e.Bearer, e.Scope, e.Error = bound(e.AuthMethod), bound(e.Bearer), bound(e.Scope), bound(e.Error)
+	e.ResponseType, e.RedirectURI, e.State = bound(e.ResponseType), bound(e.RedirectURI), bound(e.State)
 	l.mu.Lock()
 	l.entries[l.next] = e
 	l.next = (l.next + 1) % l.capacity
