@@ -5,7 +5,13 @@ package features
 
 import "embed"
 
-// FS holds every feature file.
+// FS holds every feature file of the server catalogue.
 //
 //go:embed *.feature
 var FS embed.FS
+
+// ClientFS holds the client certification features (oauth-harness certify-client), under client/:
+// they check a partner's app, with the harness as the authorization server.
+//
+//go:embed client/*.feature
+var ClientFS embed.FS

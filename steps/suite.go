@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/oauth-harness/oauth-harness/steps/target"
@@ -33,6 +34,8 @@ type Config struct {
 	Select func(name string, tags []string) bool
 	// Context, when set, is every scenario's parent: cancelling it (Ctrl-C) stops the run's requests.
 	Context context.Context
+	// Partner is the app under certification, for the client features (features.ClientFS).
+	Partner *target.Partner
 }
 
 // Run executes the catalogue. It returns an error for a run that could not start (a malformed
@@ -54,7 +57,7 @@ func Run(cfg Config) (passed bool, err error) {
 	defer run.browsers.close()
 	suite := godog.TestSuite{
 		Name:                "oauth-harness conformance",
-		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg.Target, run, cfg.Select) },
+		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg, run) },
 		Options: &godog.Options{
 			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
 			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
@@ -85,14 +88,24 @@ type runState struct {
 }
 
 // initialize wires one scenario: its state, the capability check, its steps and its clean-up.
-func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState, sel func(string, []string) bool) {
+func initialize(sc *godog.ScenarioContext, cfg Config, run *runState) {
+	t, sel, partner := cfg.Target, cfg.Select, cfg.Partner
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		w := newWorld(t, run.browsers)
+		w.began = time.Now()
+		if partner != nil {
+			w.partner = partner
+			w.extra[partner.Name] = target.Client{Name: partner.Name, ClientID: partner.ClientID, ClientSecret: partner.ClientSecret,
+				RedirectURI: partner.RedirectURI}
+		}
 		var tags []string
 		for _, tag := range s.Tags {
 			tags = append(tags, tag.Name)
-			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !t.Has(c) && w.skipReason == "" {
+			if c, ok := strings.CutPrefix(tag.Name, "@needs-"); ok && !has(t, partner, c) && w.skipReason == "" {
 				w.skipReason = fmt.Sprintf("the target %q lacks the capability %q", t.Name, c)
+				if partner != nil && (c == "sync" || c == "id-token") {
+					w.skipReason = fmt.Sprintf("the partner profile declares no %s", map[string]string{"sync": "background_sync", "id-token": "uses_id_token"}[c])
+				}
 			}
 		}
 		if sel != nil && !sel(s.Name, tags) {
@@ -145,6 +158,19 @@ func initialize(sc *godog.ScenarioContext, t *target.Profile, run *runState, sel
 	refreshSteps(sc)
 	endpointSteps(sc)
 	registrationSteps(sc)
+	clientSteps(sc)
+}
+
+// has says whether the run can do what a @needs- tag asks: the target's capabilities, or for the
+// client features what the partner's app declares.
+func has(t *target.Profile, partner *target.Partner, capability string) bool {
+	switch capability {
+	case "sync":
+		return partner != nil && partner.Sync != nil
+	case "id-token":
+		return partner != nil && partner.UsesIDToken
+	}
+	return t.Has(capability)
 }
 
 // step registers a step definition behind the scenario's skip check. The skip happens in the first

@@ -66,6 +66,15 @@ type world struct {
 	extra    map[string]target.Client // clients registered during the scenario, by name
 	checked  []checkedToken           // tokens decoded since the last step, attached to it
 
+	// client certification
+	partner      *target.Partner
+	began        time.Time // the scenario's start: the request log is read from here
+	appOutcome   string    // "enabled", or the error message the app showed
+	appError     bool
+	appTokenLife time.Duration
+	syncReplies  []*reply
+	refusedAt    time.Time
+
 	release    func()                        // lets go of the run's isolation lock
 	skipReason string                        // set when the target lacks a capability the scenario needs
 	cleanups   []func(context.Context) error // undone after the scenario (faults set on the target...)

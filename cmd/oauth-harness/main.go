@@ -19,6 +19,8 @@ Usage:
   oauth-harness conformance [flags]  run the conformance catalogue (default: against the embedded server)
   oauth-harness serve [flags]        run the reference authorization server and contacts API
   oauth-harness load [flags]         load-test a path (client credentials, refresh, API...) with vegeta
+  oauth-harness certify-client --profile FILE
+                                     certify a partner's OAuth client integration end to end
   oauth-harness help                 show this text
 
 Run "oauth-harness COMMAND -h" for a command's flags.
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConformance(ctx, args[1:], stdout, stderr)
 	case "load":
 		return runLoad(ctx, args[1:], stdout, stderr)
+	case "certify-client":
+		return runCertify(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
