@@ -8,11 +8,11 @@ Feature: A partner's integration does the OAuth dance right
   Scenario: The authorization request asks for a code with PKCE and a registered redirect URI
     Given the user has not yet enabled the app
     When the user enables the integration and allows it
-    Then the app shows that the integration is enabled
-    And the app's authorization request asked for response_type "code"
+    Then the app's authorization request asked for response_type "code"
     And the app's authorization request used PKCE with S256
     And the app's authorization request used its registered redirect URI
     And the app's authorization request asked for offline_access if it syncs in the background
+    And the app shows that the integration is enabled
 
   @rfc6749-10.12 @rfc9700-4.7.1
   Scenario: Every authorization request carries a new, unguessable state
@@ -87,5 +87,4 @@ Feature: A partner's integration does the OAuth dance right
     Given the token endpoint answers the app's next 2 requests with 503
     And the user has not yet enabled the app
     When the user enables the integration and allows it
-    Then the app shows that the integration is enabled
-    And the app retried the token request with growing pauses
+    Then the app retried the token request with back-off
