@@ -76,8 +76,8 @@ type TokenFault struct {
 
 // Config is every fault in force.
 type Config struct {
-	Rules  []Rule       `json:"rules"`
-	Tokens []TokenFault `json:"tokens"`
+	Rules  []Rule         `json:"rules"`
+	Tokens []TokenFault   `json:"tokens"`
 	used   []atomic.Int64 // matching requests seen per rule, for Times
 }
 
