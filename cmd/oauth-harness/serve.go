@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauth-harness/oauth-harness/fixtures"
 	"github.com/oauth-harness/oauth-harness/reference-server/oauth"
+	"github.com/oauth-harness/oauth-harness/reference-server/osslcrypto"
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 )
@@ -89,6 +90,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "admin:     %s (Authorization: Bearer <admin token>)\n", s.IssuerURL()+oauth.PathAdmin)
 		}
 		fmt.Fprintf(stdout, "health:    http://%s/healthz\n", s.Addr())
+		crypto := osslcrypto.Backend() + " for RSA; Go for ECDSA, Ed25519 and HMAC"
+		if r := osslcrypto.FallbackReason(); r != "" {
+			crypto = "Go (" + r + ")"
+		}
+		fmt.Fprintf(stdout, "crypto:    %s\n", crypto)
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/osslcrypto"
 )
 
 // DefaultMinRefresh bounds how often an unknown kid may trigger a JWKS fetch, so a flood of tokens
@@ -28,31 +29,55 @@ type JWKSCache struct {
 	MinRefresh time.Duration // zero: DefaultMinRefresh
 
 	mu      sync.RWMutex
-	keys    map[string]jose.JSONWebKey
+	keys    map[string]cachedKey
 	fetched time.Time
 
 	fetchMu sync.Mutex // one fetch at a time; waiters reuse its result
 }
 
+// cachedKey is a published key and what go-jose verifies with for it: an OpenSSL copy of an RSA
+// or ECDSA key when OpenSSL is enabled (see osslcrypto), made once when the set is loaded.
+type cachedKey struct {
+	jwk    jose.JSONWebKey
+	verify any
+}
+
 // Key returns the public key with this kid.
 func (c *JWKSCache) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	k, err := c.cached(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	return &k.jwk, nil
+}
+
+// verificationKey implements verifierSource.
+func (c *JWKSCache) verificationKey(ctx context.Context, kid string) (*jose.JSONWebKey, any, error) {
+	k, err := c.cached(ctx, kid)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &k.jwk, k.verify, nil
+}
+
+func (c *JWKSCache) cached(ctx context.Context, kid string) (cachedKey, error) {
 	c.mu.RLock()
 	k, ok := c.keys[kid]
 	fetched := c.fetched
 	c.mu.RUnlock()
 	if ok {
-		return &k, nil
+		return k, nil
 	}
 	if err := c.refresh(ctx, fetched); err != nil {
-		return nil, err
+		return cachedKey{}, err
 	}
 	c.mu.RLock()
 	k, ok = c.keys[kid]
 	c.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("unknown kid %q", kid)
+		return cachedKey{}, fmt.Errorf("unknown kid %q", kid)
 	}
-	return &k, nil
+	return k, nil
 }
 
 // Prefetch loads the key set now, so the first request does not wait for it (and cannot be the
@@ -85,7 +110,11 @@ func (c *JWKSCache) refresh(ctx context.Context, seen time.Time) error {
 	if !last.IsZero() && time.Since(last) < every {
 		return nil
 	}
-	keys, err := c.fetch(ctx)
+	jwks, err := c.fetch(ctx)
+	var keys map[string]cachedKey
+	if err == nil {
+		keys = prepare(jwks) // before taking mu: readers of the old set go on meanwhile
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fetched = time.Now() // failures count too: they are rate-limited like successes
@@ -94,6 +123,21 @@ func (c *JWKSCache) refresh(ctx context.Context, seen time.Time) error {
 	}
 	c.keys = keys
 	return nil
+}
+
+// prepare pairs each key with what go-jose verifies with. A key OpenSSL does not take stays with Go,
+// which applies its own rules to it: the set comes from elsewhere, and one odd key must not stop
+// the others from verifying.
+func prepare(jwks map[string]jose.JSONWebKey) map[string]cachedKey {
+	keys := make(map[string]cachedKey, len(jwks))
+	for kid, k := range jwks {
+		v, err := osslcrypto.VerificationKey(k.Key)
+		if err != nil {
+			v = k.Key
+		}
+		keys[kid] = cachedKey{jwk: k, verify: v}
+	}
+	return keys
 }
 
 func (c *JWKSCache) fetch(ctx context.Context) (map[string]jose.JSONWebKey, error) {

@@ -52,6 +52,12 @@ type KeySource interface {
 	Key(ctx context.Context, kid string) (*jose.JSONWebKey, error)
 }
 
+// verifierSource is a KeySource that also holds, per key, what go-jose verifies with (JWKSCache: an
+// OpenSSL-backed verifier, converted once per key rather than once per request).
+type verifierSource interface {
+	verificationKey(ctx context.Context, kid string) (jwk *jose.JSONWebKey, verify any, err error)
+}
+
 // Claims are the validated claims of an access token.
 type Claims struct {
 	Issuer    string           `json:"iss"`
@@ -223,7 +229,14 @@ func (v *Validator) key(ctx context.Context, h jose.Header) (any, error) {
 	if h.KeyID == "" {
 		return nil, invalidToken("token has no kid")
 	}
-	k, err := v.Keys.Key(ctx, h.KeyID)
+	var k *jose.JSONWebKey
+	var verify any
+	var err error
+	if vs, ok := v.Keys.(verifierSource); ok {
+		k, verify, err = vs.verificationKey(ctx, h.KeyID)
+	} else if k, err = v.Keys.Key(ctx, h.KeyID); err == nil {
+		verify = k.Key
+	}
 	if err != nil {
 		// Not the underlying error: it may name internal addresses, and it goes to the client.
 		return nil, invalidToken("no key with kid %q", h.KeyID)
@@ -231,7 +244,7 @@ func (v *Validator) key(ctx context.Context, h jose.Header) (any, error) {
 	if k.Algorithm != "" && k.Algorithm != string(alg) {
 		return nil, invalidToken("key %q is for %s, token says %s", h.KeyID, k.Algorithm, alg)
 	}
-	return k.Key, nil
+	return verify, nil
 }
 
 func (v *Validator) checkClaims(c *Claims, ins Insecure) error {

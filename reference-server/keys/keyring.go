@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/reference-server/osslcrypto"
 )
 
 // Asymmetric lists the algorithms the keyring holds a key for.
@@ -40,10 +41,11 @@ func (k *Key) Public() jose.JSONWebKey {
 // Rotate and, lazily, dropping a key whose overlap has ended: the reads that find one due take mu
 // once to prune, so no timer or goroutine is needed.
 type Keyring struct {
-	set     atomic.Pointer[keySet]
-	signers sync.Map // signerKey -> jose.Signer
-	mu      sync.Mutex
-	clock   atomic.Pointer[func() time.Time]
+	set         atomic.Pointer[keySet]
+	signers     sync.Map // signerKey -> jose.Signer
+	signingKeys sync.Map // kid -> the key go-jose signs with, see signingKey
+	mu          sync.Mutex
+	clock       atomic.Pointer[func() time.Time]
 }
 
 type keySet struct {
@@ -179,6 +181,12 @@ func (r *Keyring) swap(old *keySet, active map[jose.SignatureAlgorithm]*Key, pub
 		}
 		return true
 	})
+	r.signingKeys.Range(func(kid, _ any) bool {
+		if old.byKID[kid.(string)] != nil && set.byKID[kid.(string)] == nil {
+			r.signingKeys.Delete(kid)
+		}
+		return true
+	})
 	return nil
 }
 
@@ -297,13 +305,32 @@ func (r *Keyring) signer(k *Key, typ string) (jose.Signer, error) {
 	if s, ok := r.signers.Load(sk); ok {
 		return s.(jose.Signer), nil
 	}
-	jwk := jose.JSONWebKey{Key: k.Private, KeyID: k.KID, Algorithm: string(k.Alg)}
+	key, err := r.signingKey(k)
+	if err != nil {
+		return nil, err
+	}
+	jwk := jose.JSONWebKey{Key: key, KeyID: k.KID, Algorithm: string(k.Alg)}
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.Alg, Key: jwk}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return nil, fmt.Errorf("keys: signer for %s: %w", k.Alg, err)
 	}
 	r.signers.Store(sk, s)
 	return s, nil
+}
+
+// signingKey returns the key go-jose signs with for k: with OpenSSL enabled, a copy of an RSA or
+// ECDSA key in OpenSSL (see osslcrypto), made on first use, once per key (not once per typ).
+func (r *Keyring) signingKey(k *Key) (any, error) {
+	if key, ok := r.signingKeys.Load(k.KID); ok {
+		return key, nil
+	}
+	key, err := osslcrypto.SigningKey(k.Private)
+	if err != nil {
+		// No silent fall back to Go: the backend the server announced must be the one it uses.
+		return nil, fmt.Errorf("keys: %s key %s: %w (set %s=go to sign in Go)", k.Alg, k.KID, err, osslcrypto.EnvVar)
+	}
+	key, _ = r.signingKeys.LoadOrStore(k.KID, key)
+	return key, nil
 }
 
 // SignCompact signs payload with s and serializes the JWS compactly.

@@ -196,7 +196,10 @@ func TestLookupsDuringReplace(t *testing.T) {
 		runtime.Gosched()
 	}
 	before := lookups.Load()
-	for i := range 50 {
+	// At least 50 replacements, and on until the readers have run between them (a busy machine
+	// may not schedule them during the first 50), within a bound.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 50 || lookups.Load() < before+100 && time.Now().Before(deadline); i++ {
 		runtime.Gosched() // on two cores, let the readers in between replacements
 		next := small
 		if i%2 == 1 {
@@ -205,6 +208,9 @@ func TestLookupsDuringReplace(t *testing.T) {
 		if err := tn.Replace(next); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tn.Replace(full); err != nil { // end on the full config, however many ran
+		t.Fatal(err)
 	}
 	close(stop)
 	wg.Wait()
