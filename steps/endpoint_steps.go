@@ -112,12 +112,18 @@ func ownToken(ctx context.Context, clientAlias, kind string) (string, error) {
 }
 
 func introspect(ctx context.Context, clientAlias, token, hint string) error {
+	return postToken(ctx, "introspection_endpoint", clientAlias, token, hint)
+}
+
+// postToken sends a token, with its type hint, to an endpoint discovery names (introspection,
+// revocation), authenticated as the client; the answer is kept.
+func postToken(ctx context.Context, member, clientAlias, token, hint string) error {
 	w := worldOf(ctx)
 	c, err := w.app(clientAlias)
 	if err != nil {
 		return err
 	}
-	ep, err := endpoint(ctx, "introspection_endpoint")
+	ep, err := endpoint(ctx, member)
 	if err != nil {
 		return err
 	}
@@ -209,21 +215,7 @@ func introspectionRefused(ctx context.Context, status int) error {
 }
 
 func revoke(ctx context.Context, clientAlias, token, hint string) error {
-	w := worldOf(ctx)
-	c, err := w.app(clientAlias)
-	if err != nil {
-		return err
-	}
-	ep, err := endpoint(ctx, "revocation_endpoint")
-	if err != nil {
-		return err
-	}
-	form := url.Values{"token": {token}}
-	if hint != "" {
-		form.Set("token_type_hint", hint)
-	}
-	w.apiReply, err = clientPost(ctx, ep, c, c.ClientSecret, form)
-	return err
+	return postToken(ctx, "revocation_endpoint", clientAlias, token, hint)
 }
 
 func revokesOwn(ctx context.Context, clientAlias, kind string) error {
