@@ -46,6 +46,8 @@ func clientSteps(sc *godog.ScenarioContext) {
 	step(sc, `^the app's refresh was refused with "([^"]*)"$`, refreshRefused)
 	step(sc, `^the app made at most (\d+) more token requests? after that refusal$`, atMostMoreTokenRequests)
 	step(sc, `^the app retried the token request with back-off$`, retriedWithBackoff)
+	step(sc, `^the token endpoint answers the app's next request after (\d+) seconds?$`, tokenEndpointSlow)
+	step(sc, `^the app's code redemption succeeded$`, codeRedemptionSucceeded)
 }
 
 // partnerOf is the app under certification, or an error for a run without one.
@@ -215,12 +217,21 @@ func appIDTokenFault(ctx context.Context, fault string) error {
 }
 
 func tokenEndpointFails(ctx context.Context, n, status int) error {
+	return tokenEndpointRule(ctx, map[string]any{"error_rate": 1, "status": status, "times": n})
+}
+
+func tokenEndpointSlow(ctx context.Context, seconds int) error {
+	return tokenEndpointRule(ctx, map[string]any{"latency": fmt.Sprintf("%ds", seconds), "times": 1})
+}
+
+// tokenEndpointRule sets a fault rule on the token endpoint for the app, undone after the scenario.
+func tokenEndpointRule(ctx context.Context, rule map[string]any) error {
 	w := worldOf(ctx)
 	p, err := partnerOf(ctx)
 	if err != nil {
 		return err
 	}
-	rule := map[string]any{"path": "/token", "client_id": p.ClientID, "error_rate": 1, "status": status, "times": n}
+	rule["path"], rule["client_id"] = "/token", p.ClientID
 	if _, err := admin(ctx, http.MethodPut, "/faults", map[string]any{"rules": []any{rule}}); err != nil {
 		return err
 	}
@@ -530,4 +541,17 @@ func retriedWithBackoff(ctx context.Context) (context.Context, error) {
 		return ctx, fmt.Errorf("the app retried after %s then %s: expected pauses of 50 ms or more that do not shrink", first.Round(time.Millisecond), second.Round(time.Millisecond))
 	}
 	return ctx, nil
+}
+
+func codeRedemptionSucceeded(ctx context.Context) (context.Context, error) {
+	ctx, es, err := tokenRequests(ctx, "code-redemptions", "authorization_code")
+	if err != nil {
+		return ctx, err
+	}
+	for _, e := range es {
+		if e.Status == 200 && e.GrantType == "authorization_code" {
+			return ctx, nil
+		}
+	}
+	return ctx, fmt.Errorf("none of the app's %d code redemptions succeeded", len(es))
 }

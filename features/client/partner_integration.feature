@@ -88,3 +88,10 @@ Feature: A partner's integration does the OAuth dance right
     And the user has not yet enabled the app
     When the user enables the integration and allows it
     Then the app retried the token request with back-off
+
+  @rfc6749-5.1
+  Scenario: A slow token endpoint does not break the integration
+    Given the token endpoint answers the app's next request after 2 seconds
+    And the user has not yet enabled the app
+    When the user enables the integration and allows it
+    Then the app's code redemption succeeded
