@@ -195,7 +195,8 @@ func (w *world) newFlow(clientAlias, scopes, apiAlias string, pkce bool) (*authF
 	return f, nil
 }
 
-// authorizeURL is the authorization request of f, with extra parameters.
+// authorizeURL is the authorization request of f, with extra parameters; an extra given as ""
+// removes that parameter (a request without a nonce).
 func (w *world) authorizeURL(ctx context.Context, f *authFlow, responseType string, extra url.Values) (string, error) {
 	d, err := discover(ctx)
 	if err != nil {
@@ -213,6 +214,10 @@ func (w *world) authorizeURL(ctx context.Context, f *authFlow, responseType stri
 		q.Set("code_challenge_method", "S256")
 	}
 	for k, v := range extra {
+		if len(v) == 1 && v[0] == "" {
+			q.Del(k)
+			continue
+		}
 		q[k] = v
 	}
 	sep := "?"

@@ -120,11 +120,11 @@ func redeemsAtOnce(ctx context.Context, clientAlias string, n int) error {
 	if f.verifier != "" {
 		form.Set("code_verifier", f.verifier)
 	}
-	return atOnce(ctx, c.ClientID, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
+	return atOnce(ctx, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
 }
 
 // atOnce runs send n times, all released at the same moment, and keeps every answer.
-func atOnce(ctx context.Context, _ string, n int, send func(context.Context) (*reply, error)) error {
+func atOnce(ctx context.Context, n int, send func(context.Context) (*reply, error)) error {
 	if n < 2 || n > 50 {
 		return fmt.Errorf("send between 2 and 50 requests at once, not %d", n)
 	}
@@ -222,11 +222,6 @@ func (w *world) sendAuthorization(ctx context.Context, f *authFlow, responseType
 	u, err := w.authorizeURL(ctx, f, responseType, extra)
 	if err != nil {
 		return err
-	}
-	if extra.Has("nonce") && extra.Get("nonce") == "" {
-		u = strings.Replace(u, "&nonce=&", "&", 1)
-		u = strings.TrimSuffix(u, "&nonce=")
-		u = strings.Replace(u, "?nonce=&", "?", 1)
 	}
 	r, err := w.get(ctx, u)
 	if err != nil {

@@ -2,7 +2,6 @@ package steps_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/features"
 	"github.com/oauth-harness/oauth-harness/reference-server/defects"
 	"github.com/oauth-harness/oauth-harness/steps"
+	"github.com/oauth-harness/oauth-harness/steps/report"
 )
 
 // catches says which scenarios each defect switch of the reference server turns red. The note and
@@ -81,42 +81,22 @@ var catches = map[defects.Name][]string{
 	defects.ASLongLivedAccessTokens: {"Acme Sync gets a token for the Contacts API", "A first-party app signs paul in without a consent page"},
 }
 
-// outcome runs the catalogue (the scenarios sel picks) and returns each scenario's status.
+// outcome runs the catalogue (the scenarios sel picks) and returns each scenario's status; outline
+// rows share a name, and any red row makes it red.
 func outcome(t *testing.T, run func(steps.Config) (bool, error), sel func(string, []string) bool) map[string]string {
 	t.Helper()
 	var out bytes.Buffer
 	if _, err := run(steps.Config{Features: features.FS, Format: "cucumber", Output: &out, Select: sel}); err != nil {
 		t.Fatal(err)
 	}
-	var doc []struct {
-		Elements []struct {
-			Name  string `json:"name"`
-			Steps []struct {
-				Result struct {
-					Status string `json:"status"`
-				} `json:"result"`
-			} `json:"steps"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+	res, err := report.Parse(&out)
+	if err != nil {
 		t.Fatalf("the cucumber report does not parse: %v", err)
 	}
 	status := map[string]string{}
-	for _, f := range doc {
-		for _, e := range f.Elements {
-			st := "passed"
-			for _, s := range e.Steps {
-				if s.Result.Status == "failed" {
-					st = "failed"
-					break
-				}
-				if s.Result.Status != "passed" {
-					st = s.Result.Status
-				}
-			}
-			if status[e.Name] != "failed" { // outline rows share a name: any red row makes it red
-				status[e.Name] = st
-			}
+	for _, sc := range res.Scenarios() {
+		if status[sc.Name] != string(report.Failed) {
+			status[sc.Name] = string(sc.Status)
 		}
 	}
 	return status

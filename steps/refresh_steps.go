@@ -90,7 +90,7 @@ func refreshesAtOnce(ctx context.Context, clientAlias string, n int) error {
 		return fmt.Errorf("%s holds no refresh token", clientAlias)
 	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}}
-	return atOnce(ctx, c.ClientID, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
+	return atOnce(ctx, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
 }
 
 func noRefreshToken(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/container"
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/testcontainers/testcontainers-go"
 )
 
 // containerReference is the --target value that runs the reference server's image.
@@ -95,17 +96,11 @@ func referenceContainer(ctx context.Context, log io.Writer) (*target.Profile, fu
 	}
 	fmt.Fprintf(log, "target: starting %s\n", img)
 	c, err := container.Run(ctx, img)
-	stop := func() {
-		if c == nil {
-			return
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := c.Terminate(rctx); err != nil {
-			fmt.Fprintf(log, "target: removing the container failed: %v\n", err)
-		} else {
-			fmt.Fprintf(log, "target: container removed\n")
-		}
+	var stop func()
+	if c != nil {
+		stop = remover(ctx, c, log)
+	} else {
+		stop = noop
 	}
 	if err != nil {
 		return nil, stop, err
@@ -124,20 +119,29 @@ func providerContainer(ctx context.Context, p *target.Profile, log io.Writer) (*
 	fmt.Fprintf(log, "target: starting %s\n", spec.Image)
 	r, err := container.RunProvider(ctx, container.Provider{Image: spec.Image, Port: spec.Port, Env: spec.Env,
 		WaitPath: spec.WaitPath, Startup: time.Duration(spec.StartupTimeout)})
-	stop := func() {
-		if r == nil {
-			return
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := r.Terminate(rctx); err != nil {
-			fmt.Fprintf(log, "target: removing the container failed: %v\n", err)
-		} else {
-			fmt.Fprintf(log, "target: container removed\n")
-		}
+	var stop func()
+	if r != nil {
+		stop = remover(ctx, r, log)
+	} else {
+		stop = noop
 	}
 	if err != nil {
 		return nil, stop, err
 	}
 	return p.AtPort(r.HostPort), stop, nil
+}
+
+// remover removes a started container, whatever state ctx is in by then (Ctrl-C cancels it).
+func remover(ctx context.Context, c interface {
+	Terminate(context.Context, ...testcontainers.TerminateOption) error
+}, log io.Writer) func() {
+	return func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := c.Terminate(rctx); err != nil {
+			fmt.Fprintf(log, "target: removing the container failed: %v\n", err)
+		} else {
+			fmt.Fprintf(log, "target: container removed\n")
+		}
+	}
 }

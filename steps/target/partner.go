@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -126,15 +127,6 @@ func (p *Partner) Validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	errs = sortErrs(errs)
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) }) // map order is random
 	return fmt.Errorf("partner: %w", errors.Join(errs...))
-}
-
-func sortErrs(errs []error) []error {
-	for i := 1; i < len(errs); i++ {
-		for j := i; j > 0 && errs[j].Error() < errs[j-1].Error(); j-- {
-			errs[j], errs[j-1] = errs[j-1], errs[j]
-		}
-	}
-	return errs
 }
