@@ -7,7 +7,7 @@ ADDR      ?= 127.0.0.1:9000
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: run load-max test setup setup-run setup-serve build serve check unit fuzz bench bench-full clean
+.PHONY: run load-max load-table test setup setup-run setup-serve build serve check unit fuzz bench bench-full clean
 
 ## run: the main job: the conformance catalogue against the embedded reference server, then a short load
 ## test of every path (LOAD_RATE requests/s for LOAD_DURATION each); reports in reports/.
@@ -25,6 +25,24 @@ run: setup-run build
 load-max: setup-run build
 	$(BIN) load --scenario $(or $(SCENARIO),client-credentials) --find-max --slo-p99 50ms --slo-success 1 \
 	  --out reports/load/$(or $(SCENARIO),client-credentials)-max
+
+## load-table: README's performance table: the highest rate at p99 <= 50 ms with 100% success, and the
+## server's CPU per request there, for issuance (Acme Sync) and validation (the API) with each
+## algorithm, and RSA with Go's crypto too; then the JWKS (a fixed answer, no crypto): the HTTP floor.
+## About 25 minutes; run it on a quiet machine.
+TABLE_ALGS ?= RS256 PS256 ES256 EdDSA HS256
+load-table: setup-run build
+	@set -e; for alg in $(TABLE_ALGS) RS256-go; do \
+	  a=$${alg%-go}; crypto=; case $$alg in *-go) crypto=go;; esac; \
+	  for sc in client-credentials api; do \
+	    clients=; [ $$sc = client-credentials ] && clients="--clients=Acme Sync"; \
+	    OAUTH_HARNESS_CRYPTO=$$crypto $(BIN) load --scenario $$sc --signing-alg $$a $${clients:+"$$clients"} --find-max \
+	      --slo-p99 50ms --slo-success 1 --start-rate 500 --out reports/load-table/$$alg-$$sc >/dev/null; \
+	    echo "$$alg $$sc: $$(grep -E '^(highest rate|crypto|server CPU)' reports/load-table/$$alg-$$sc/summary.txt | tr -s ' ' | paste -sd ';')"; \
+	  done; \
+	done; \
+	$(BIN) load --scenario jwks --find-max --slo-p99 50ms --slo-success 1 --start-rate 1000 --out reports/load-table/jwks >/dev/null; \
+	echo "jwks: $$(grep -E '^(highest rate|server CPU)' reports/load-table/jwks/summary.txt | tr -s ' ' | paste -sd ';')"
 
 ## serve: the reference authorization server and contacts API on $(ADDR), until Ctrl-C.
 serve: setup-serve build

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/loadtest/scenario"
 	"github.com/oauth-harness/oauth-harness/loadtest/serverproc"
 	"github.com/oauth-harness/oauth-harness/loadtest/stats"
+	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -74,6 +77,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	clients := fs.String("clients", "", `client-credentials, api, introspect: only these clients (aliases or ids, comma-separated), e.g. "Acme Sync"`)
 	mix := fs.String("mix", "", `mixed: the weights, e.g. "api=50,client-credentials=15,introspect=10" (default: a built-in mix)`)
 	calibrate := fs.Duration("calibrate", 300*time.Millisecond, "time spent measuring each signature operation's cost (0: no crypto ceiling)")
+	signingAlg := fs.String("signing-alg", "", "embedded server only: its Contacts API signs access tokens with this algorithm ("+
+		strings.Join(tenant.SigningAlgs, ", ")+"; default: as the fixtures say, RS256), to compare algorithms")
 	allowRemote := fs.Bool("allow-non-loopback", false, "allow a target outside 127.0.0.0/8 and ::1 (never load a server that is not yours)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -86,7 +91,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		search:     runner.Search{Start: *startRate, Max: *maxRate, Step: *step, MaxSteps: *maxSteps, Budget: *budget},
 		targetFile: *targetFile, out: *out, gates: loadtest.Gates{MaxP99: *maxP99, MinSuccess: *minSuccess},
 		opts:      runner.Options{Workers: *workers, Timeout: *timeout, AllowNonLoopback: *allowRemote},
-		calibrate: *calibrate}
+		calibrate: *calibrate, signingAlg: *signingAlg}
 	for c := range strings.SplitSeq(*clients, ",") {
 		if c = strings.TrimSpace(c); c != "" {
 			cfg.scOpts.Clients = append(cfg.scOpts.Clients, c)
@@ -113,6 +118,7 @@ type loadConfig struct {
 	opts       runner.Options
 	scOpts     scenario.Options
 	calibrate  time.Duration
+	signingAlg string // of the embedded server's Contacts API; "" keeps the fixtures' choice
 }
 
 // validate checks the flags together, so every run is bounded and means one thing.
@@ -139,6 +145,10 @@ func (c *loadConfig) validate(mix string) error {
 		return bad("--timeout must be positive and at most 2m")
 	case c.calibrate < 0 || c.calibrate > 10*time.Second:
 		return bad("--calibrate must be from 0 to 10s")
+	case c.signingAlg != "" && c.targetFile != "":
+		return bad("--signing-alg configures the embedded server: a --target signs as it is configured")
+	case c.signingAlg != "" && !slices.Contains(tenant.SigningAlgs, c.signingAlg):
+		return bad("--signing-alg %q is not one of %s", c.signingAlg, strings.Join(tenant.SigningAlgs, ", "))
 	}
 	if c.findMax {
 		if err := c.search.Validate(); err != nil {
@@ -210,15 +220,37 @@ func (c *loadConfig) startTarget(ctx context.Context, stderr io.Writer) (*loadTa
 	if err != nil {
 		return nil, fmt.Errorf("load: cannot find this program to run the server: %w", err)
 	}
-	tenantCfg, err := fixtures.Tenant()
-	if err != nil {
-		return nil, err
-	}
 	creds, err := fixtures.DefaultCredentials()
 	if err != nil {
 		return nil, err
 	}
-	proc, err := serverproc.Start(ctx, exe, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, stderr)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}
+	tenantYAML := fixtures.TenantYAML()
+	if c.signingAlg != "" {
+		secret := ""
+		if c.signingAlg == tenant.HS256 {
+			secret = rand.Text() + rand.Text() // 52 characters: over the 32 bytes HS256 needs
+		}
+		if tenantYAML, err = fixtures.TenantYAMLSigningWith(c.signingAlg, secret); err != nil {
+			return nil, err
+		}
+		dir, err := os.MkdirTemp("", "oauth-harness-load-")
+		if err != nil {
+			return nil, err
+		}
+		// The child reads the file at start-up; it goes when the run ends (it holds an HS256 key).
+		defer os.RemoveAll(dir)
+		file := filepath.Join(dir, "tenant.yaml")
+		if err := os.WriteFile(file, tenantYAML, 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--fixtures", file)
+	}
+	tenantCfg, err := tenant.Parse(tenantYAML)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := serverproc.Start(ctx, exe, args, stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,8 @@ func TestLoadRejectsBadInvocations(t *testing.T) {
 		{"codes expire", []string{"--scenario", "authorization-code", "--rate", "1", "--duration", "1m"}, "codes minted beforehand"},
 		{"stray argument", []string{"--scenario", "jwks", "--rate", "1", "--duration", "1s", "extra"}, "no arguments"},
 		{"report without files", []string{"report"}, "needs result files"},
+		{"unknown signing alg", []string{"--scenario", "jwks", "--rate", "1", "--duration", "1s", "--signing-alg", "RS512"}, `--signing-alg "RS512" is not one of`},
+		{"signing alg of a target", []string{"--scenario", "jwks", "--rate", "1", "--duration", "1s", "--signing-alg", "ES256", "--target", "x.yaml"}, "configures the embedded server"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +126,26 @@ func TestLoadAgainstTheEmbeddedServerInAChild(t *testing.T) {
 	for _, f := range []string{"summary.txt", "summary.json", "latency.hgrm", "report.html", "plot.html"} {
 		if _, err := os.Stat(filepath.Join(merged, f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestLoadSigningAlgReachesTheChild: --signing-alg changes what the child server signs with, and the
+// crypto ceiling follows it (the summary names the algorithm the tokens carry).
+func TestLoadSigningAlgReachesTheChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a server process")
+	}
+	t.Setenv(childEnv, "1")
+	for _, alg := range []string{"ES256", "HS256"} {
+		var out strings.Builder
+		err := run(context.Background(), []string{"load", "--scenario", "api", "--rate", "20", "--duration", "1s",
+			"--out", t.TempDir(), "--calibrate", "20ms", "--min-success", "1", "--signing-alg", alg}, &out, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", alg, err, out.String())
+		}
+		if want := "1×" + alg + " verify per request"; !strings.Contains(out.String(), want) {
+			t.Errorf("%s: output lacks %q:\n%s", alg, want, out.String())
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -29,6 +30,26 @@ var serveFlagEnv = map[string]string{
 	"addr":     "OAUTH_HARNESS_ADDR",
 	"issuer":   "OAUTH_HARNESS_ISSUER",
 	"fixtures": "OAUTH_HARNESS_FIXTURES",
+}
+
+// Garbage-collector settings of serve unless $GOGC / $GOMEMLIMIT say otherwise. The server's live
+// heap is small (a tenant and its stores) while every request allocates ~17 KB, so at Go's default
+// GOGC=100 the collector runs often. GOGC=400 cut the process's CPU per API validation from 61-66
+// to 50 µs in the handler benchmarks, and from 126-129 to 124-126 µs over HTTP at 8,000/s (where
+// the kernel's share dominates). The memory limit keeps the larger heap goal from growing without
+// bound when the stores do.
+const (
+	serveGCPercent   = 400
+	serveMemoryLimit = 512 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *healthcheck {
 		return probeHealth(ctx, *addr)
 	}
+	tuneGC()
 	if *adminToken == "" {
 		// Read after parsing, not as the flag's default: -h would print the default, the token.
 		*adminToken = os.Getenv(adminTokenEnv)
