@@ -7,13 +7,18 @@ Feature: Machine-to-machine access with client credentials
   Scenario: Acme Sync gets a token for the Contacts API
     When Acme Sync asks for a token for the Contacts API
     Then the token request succeeds
-    And the access token's sub is the client id of Acme Sync
-    And the access token's azp is the client id of Acme Sync
+    And the access token's client is Acme Sync
     And the access token's aud is the identifier of the Contacts API
     And the access token's iss is the target's issuer
     And the access token's scope is exactly "read:contacts"
     And the access token expires after the Contacts API's token lifetime
     And the access token's signature verifies with the JWKS key named by its kid
+
+  @rfc9068-2.2
+  Scenario: A machine's token names the client as its subject, where the target declares it
+    When Acme Sync asks for a token for the Contacts API
+    Then the token request succeeds
+    And the access token's sub is the client id of Acme Sync
 
   @rfc9068-2.1
   Scenario: The access token is typed as an access token
@@ -51,14 +56,14 @@ Feature: Machine-to-machine access with client credentials
   Scenario: Contacts Importer authenticates with client_secret_post
     When Contacts Importer asks for a token for the Contacts API
     Then the token request succeeds
-    And the access token's sub is the client id of Contacts Importer
+    And the access token's client is Contacts Importer
     And the access token's scope is exactly "read:contacts update:contacts"
 
   @rfc7523-2.2 @rfc7521-4.2 @needs-private-key-jwt
   Scenario: Acme Reports Bot authenticates with a signed assertion (private_key_jwt)
     When Acme Reports Bot asks for a token for the Contacts API
     Then the token request succeeds
-    And the access token's sub is the client id of Acme Reports Bot
+    And the access token's client is Acme Reports Bot
 
   @rfc8414-2 @rfc6749-2.3
   Scenario: Every client authentication method the target advertises works

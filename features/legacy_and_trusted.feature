@@ -20,7 +20,7 @@ Feature: Legacy and trusted grants, for the apps that still need them
     When Ops Console signs paul in with his password asking for "read:contacts" on the Contacts API
     Then the token request succeeds
     And the access token's sub is paul
-    And the access token's azp is the client id of Ops Console
+    And the access token's client is Ops Console
 
   @trusted @needs-password @rfc6749-5.2
   Scenario: A wrong password is refused

@@ -21,4 +21,4 @@ Feature: Partners register their apps dynamically
     When paul allows the request
     And Globex CRM exchanges the code for tokens
     Then the token request succeeds
-    And the access token's azp is the client id of Globex CRM
+    And the access token's client is Globex CRM

@@ -181,7 +181,7 @@ func introspectionActive(ctx context.Context, clientAlias, scope string) error {
 		return fmt.Errorf("introspection: expected active true, got %s", r)
 	case r.json["client_id"] != c.ClientID:
 		return fmt.Errorf("introspection's client_id: expected %q (%s), got %v", c.ClientID, clientAlias, r.json["client_id"])
-	case !sameScopes(fmt.Sprint(r.json["scope"]), scope):
+	case !sameScopes(fmt.Sprint(r.json["scope"]), w.target.ScopeString(scope)):
 		return fmt.Errorf("introspection's scope: expected %q, got %v", scope, r.json["scope"])
 	case r.json["exp"] == nil:
 		return fmt.Errorf("introspection of an active token should say when it expires (exp): %s", r)
@@ -256,8 +256,12 @@ func passwordGrant(ctx context.Context, clientAlias, userAlias, whose, scopes, a
 	if whose == "a wrong" {
 		password = "wrong-" + password
 	}
-	return requestToken(ctx, c, c.ClientSecret, url.Values{"grant_type": {"password"}, "username": {u.Username},
-		"password": {password}, "scope": {scopes}, "audience": {api.Identifier}})
+	form := w.target.AudienceParams(api)
+	form.Set("grant_type", "password")
+	form.Set("username", u.Username)
+	form.Set("password", password)
+	form.Set("scope", w.target.ScopeString(scopes))
+	return requestToken(ctx, c, c.ClientSecret, form)
 }
 
 // sameScopes compares space-separated scope lists as sets.

@@ -202,6 +202,9 @@ func step(sc *godog.ScenarioContext, expr string, fn any) {
 				err = x
 			}
 		}
+		if errors.Is(err, godog.ErrSkip) { // a check that does not apply to this target, with the reason
+			ctx = godog.Attach(ctx, godog.Attachment{Body: []byte(err.Error()), FileName: "skip-reason.txt", MediaType: "text/plain"})
+		}
 		errV := reflect.Zero(errType)
 		if err != nil {
 			errV = reflect.ValueOf(&err).Elem()
@@ -209,6 +212,12 @@ func step(sc *godog.ScenarioContext, expr string, fn any) {
 		return []reflect.Value{reflect.ValueOf(&ctx).Elem(), errV}
 	})
 	sc.Step(expr, guarded.Interface())
+}
+
+// notApplicable skips the rest of a scenario whose check the target does not have to pass: an
+// optional feature it does not advertise, or a dialect it does not declare.
+func notApplicable(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", godog.ErrSkip, fmt.Sprintf(format, args...))
 }
 
 var (

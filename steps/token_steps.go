@@ -27,7 +27,8 @@ func tokenSteps(sc *godog.ScenarioContext) {
 	step(sc, `^every one of them succeeds$`, everyOneSucceeds)
 	step(sc, `^the token request is refused with "([^"]*)" and status (\d+)$`, tokenRefusedWith)
 	step(sc, `^the token request is refused$`, tokenRefused)
-	step(sc, `^the access token's (sub|azp|client_id) is the client id of (.+)$`, claimIsClientID)
+	step(sc, `^the access token's client is (.+)$`, tokenClientIs)
+	step(sc, `^the access token's sub is the client id of (.+)$`, subIsClientID)
 	step(sc, `^the access token's aud is the identifier of the (.+)$`, audIsAPI)
 	step(sc, `^the access token's iss is the target's issuer$`, issIsTarget)
 	step(sc, `^the access token's scope is exactly "([^"]*)"$`, scopeIsExactly)
@@ -166,12 +167,12 @@ func asksForToken(ctx context.Context, clientAlias, apiAlias, modifier string) e
 		return err
 	}
 	secret := c.ClientSecret
-	form := url.Values{"grant_type": {"client_credentials"}, "audience": {api.Identifier}}
+	form := w.clientCredentialsForm(api)
 	switch {
 	case modifier == "a wrong secret":
 		secret = "wrong-" + secret
 	case strings.HasPrefix(modifier, "scope "):
-		form.Set("scope", strings.Trim(strings.TrimPrefix(modifier, "scope "), `"`))
+		form.Set("scope", w.target.ScopeString(strings.Trim(strings.TrimPrefix(modifier, "scope "), `"`)))
 	}
 	if err := requestToken(ctx, c, secret, form); err != nil {
 		return err
@@ -183,12 +184,20 @@ func asksForToken(ctx context.Context, clientAlias, apiAlias, modifier string) e
 }
 
 func unknownClientAsks(ctx context.Context, apiAlias string) error {
-	api, err := worldOf(ctx).target.API(apiAlias)
+	w := worldOf(ctx)
+	api, err := w.target.API(apiAlias)
 	if err != nil {
 		return err
 	}
 	c := target.Client{ClientID: "no-such-client-" + fmt.Sprint(time.Now().UnixNano()), AuthMethod: "client_secret_basic"}
-	return requestToken(ctx, c, "no-such-secret", url.Values{"grant_type": {"client_credentials"}, "audience": {api.Identifier}})
+	return requestToken(ctx, c, "no-such-secret", w.clientCredentialsForm(api))
+}
+
+// clientCredentialsForm is a client-credentials request for api, named in the target's dialect.
+func (w *world) clientCredentialsForm(api target.API) url.Values {
+	form := w.target.AudienceParams(api)
+	form.Set("grant_type", "client_credentials")
+	return form
 }
 
 func asksWithGrantType(ctx context.Context, clientAlias, grant string) error {
@@ -246,13 +255,20 @@ func tokenRefusedWith(ctx context.Context, code string, status int) error {
 	return nil
 }
 
-// claims decodes the last access token.
+// claims decodes the last access token, which must be a JWT unless the target declares opaque ones.
 func claims(ctx context.Context) (map[string]any, map[string]any, error) {
-	return decoded(ctx, "access token", worldOf(ctx).accessToken)
+	w := worldOf(ctx)
+	if w.target.Dialect.AccessTokens.Format == target.FormatOpaque && w.accessToken != "" {
+		return nil, nil, notApplicable("the target declares opaque access tokens (dialect.access_tokens.format), so their claims cannot be read")
+	}
+	return decoded(ctx, "access token", w.accessToken)
 }
 
-func claimIsClientID(ctx context.Context, claim, clientAlias string) error {
-	c, err := worldOf(ctx).app(clientAlias)
+// tokenClientIs checks the claims that name the token's client: RFC 9068 §2.2's client_id, or
+// those the target's dialect declares (Auth0 and the seeds add azp).
+func tokenClientIs(ctx context.Context, clientAlias string) error {
+	w := worldOf(ctx)
+	c, err := w.app(clientAlias)
 	if err != nil {
 		return err
 	}
@@ -260,8 +276,31 @@ func claimIsClientID(ctx context.Context, claim, clientAlias string) error {
 	if err != nil {
 		return err
 	}
-	if cl[claim] != c.ClientID {
-		return fmt.Errorf("the access token's %s: expected %q (the client id of %s), got %v", claim, c.ClientID, clientAlias, cl[claim])
+	for _, claim := range w.target.Dialect.AccessTokens.ClientClaims {
+		if cl[claim] != c.ClientID {
+			return fmt.Errorf("the access token's %s: expected %q (the client id of %s), got %v", claim, c.ClientID, clientAlias, cl[claim])
+		}
+	}
+	return nil
+}
+
+// subIsClientID: RFC 9068 §2.2 says a token issued without a resource owner SHOULD name the client
+// in sub, so it is checked only where the target's dialect declares it.
+func subIsClientID(ctx context.Context, clientAlias string) error {
+	w := worldOf(ctx)
+	if !w.target.Dialect.AccessTokens.ClientSubject {
+		return notApplicable("the target does not declare dialect.access_tokens.client_subject (RFC 9068 §2.2: SHOULD)")
+	}
+	c, err := w.app(clientAlias)
+	if err != nil {
+		return err
+	}
+	_, cl, err := claims(ctx)
+	if err != nil {
+		return err
+	}
+	if cl["sub"] != c.ClientID {
+		return fmt.Errorf("the access token's sub: expected %q (the client id of %s), got %v", c.ClientID, clientAlias, cl["sub"])
 	}
 	return nil
 }
@@ -293,23 +332,42 @@ func issIsTarget(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := strings.TrimSuffix(worldOf(ctx).target.Issuer, "/"); cl["iss"] != want {
+	if want := worldOf(ctx).target.Issuer; cl["iss"] != want {
 		return fmt.Errorf("the access token's iss: expected %q, got %v", want, cl["iss"])
 	}
 	return nil
 }
 
+// scopeIsExactly compares the token's scope with the aliases in the target's scope strings. The
+// API scopes must match exactly; OpenID's own scopes (openid, offline_access, ...) are the
+// provider's to include in an API's token or not, but never ones that were not asked for.
 func scopeIsExactly(ctx context.Context, want string) error {
+	w := worldOf(ctx)
 	_, cl, err := claims(ctx)
 	if err != nil {
 		return err
 	}
 	got, _ := cl["scope"].(string)
-	g, w := strings.Fields(got), strings.Fields(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	if !slices.Equal(g, w) {
-		return fmt.Errorf("the access token's scope: expected exactly %q, got %q", want, got)
+	wanted := w.target.Scopes(want)
+	var gotAPI, wantAPI []string
+	for _, s := range strings.Fields(got) {
+		if target.IsOIDCScope(s) {
+			if !slices.Contains(wanted, s) {
+				return fmt.Errorf("the access token's scope %q has %s, which was not asked for (expected %q)", got, s, strings.Join(wanted, " "))
+			}
+			continue
+		}
+		gotAPI = append(gotAPI, s)
+	}
+	for _, s := range wanted {
+		if !target.IsOIDCScope(s) {
+			wantAPI = append(wantAPI, s)
+		}
+	}
+	slices.Sort(gotAPI)
+	slices.Sort(wantAPI)
+	if !slices.Equal(gotAPI, slices.Compact(wantAPI)) {
+		return fmt.Errorf("the access token's scope: expected exactly %q, got %q", strings.Join(wanted, " "), got)
 	}
 	return nil
 }
@@ -377,7 +435,11 @@ func verifyWithJWKS(ctx context.Context, kind, token string) error {
 	return nil
 }
 
+// headerTyp: RFC 9068 §2.1's typ, for a target whose access tokens follow RFC 9068.
 func headerTyp(ctx context.Context, want string) error {
+	if f := worldOf(ctx).target.Dialect.AccessTokens.Format; f != target.FormatRFC9068 {
+		return notApplicable("the target declares %s access tokens, not RFC 9068 ones (dialect.access_tokens.format)", f)
+	}
 	h, _, err := claims(ctx)
 	if err != nil {
 		return err
@@ -418,7 +480,7 @@ func everyAuthMethod(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			r, err := tokenRequest(ctx, c, c.ClientSecret, url.Values{"grant_type": {"client_credentials"}, "audience": {api.Identifier}})
+			r, err := tokenRequest(ctx, c, c.ClientSecret, w.clientCredentialsForm(api))
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,11 @@ func Reference(issuer, apiBaseURL string, cfg *tenant.Config, creds *fixtures.Cr
 	p := &Profile{
 		Name: "embedded reference server", Issuer: issuer, APIBaseURL: apiBaseURL, AccountClaim: cfg.AccountClaim,
 		Capabilities: capabilities, Selectors: DefaultSelectors,
+		// The reference server takes RFC 8707's resource (and the seeds' Auth0 audience), and its
+		// access tokens follow the seeds too: the client in azp as well as client_id, and the
+		// client's id as the subject of a client-credentials token.
+		Dialect: Dialect{Audience: AudienceResource, AccessTokens: AccessTokenDialect{Format: FormatRFC9068,
+			ClientClaims: []string{"client_id", "azp"}, ClientSubject: true}},
 		APIs: map[string]API{}, Clients: map[string]Client{}, Users: map[string]User{},
 	}
 	apiAlias := map[string]string{}

@@ -35,12 +35,15 @@ const (
 	CapAdmin             = "admin"
 	CapContactsAPI       = "contacts-api"
 	CapDefects           = "defects"
+	// CapOAuthMetadata: RFC 8414 metadata at its own well-known location, beside the OpenID
+	// configuration. Optional for an OpenID provider, so checked only when declared.
+	CapOAuthMetadata = "oauth-metadata"
 )
 
 // KnownCapabilities lists every capability name.
 var KnownCapabilities = []string{CapClientCredentials, CapAuthorizationCode, CapRefreshTokens, CapConsent,
 	CapUserInfo, CapIntrospection, CapRevocation, CapRegistration, CapImplicit, CapPassword, CapPrivateKeyJWT,
-	CapAdmin, CapContactsAPI, CapDefects}
+	CapAdmin, CapContactsAPI, CapDefects, CapOAuthMetadata}
 
 // Duration is a time.Duration written as "1h".
 type Duration time.Duration
@@ -126,7 +129,9 @@ type Profile struct {
 	Clients      map[string]Client `yaml:"clients"`
 	Users        map[string]User   `yaml:"users"`
 	Selectors    Selectors         `yaml:"selectors"`
-	AdminToken   string            `yaml:"admin_token"`
+	// Dialect is how the provider speaks where the specifications leave room (see dialect.go).
+	Dialect    Dialect `yaml:"dialect"`
+	AdminToken string  `yaml:"admin_token"`
 	// RegistrationToken is the initial access token dynamic registration needs, if any (RFC 7591 §3).
 	RegistrationToken string `yaml:"registration_token"`
 	// Container, when set, starts the target from an image before the run. Its host port is known
@@ -188,6 +193,7 @@ func Parse(b []byte) (*Profile, error) {
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	p.fillSelectors()
+	p.Dialect.fillDefaults()
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -251,6 +257,8 @@ func (p *Profile) Validate() error {
 	}
 	checkURL("issuer", issuer, true)
 	checkURL("api_base_url", apiBase, false)
+	p.Dialect.fillDefaults()
+	p.Dialect.validate(bad)
 	for i, c := range p.Capabilities {
 		if !slices.Contains(KnownCapabilities, c) {
 			bad(fmt.Sprintf("capabilities[%d]", i), "%q is not one of %s", c, strings.Join(KnownCapabilities, ", "))
