@@ -4,10 +4,10 @@ Feature: Authorization requests that must be refused
   it sent, unless the redirect URI itself is wrong: then the server shows its own error page and
   sends the browser nowhere, or it would be an open redirector.
 
-  @rfc6749-4.1.2.1 @rfc6749-3.3
-  Scenario: An unknown scope is refused with invalid_scope
-    When Contacts Web sends an authorization request for "read:everything" on the Contacts API
-    Then Contacts Web receives the error "invalid_scope" with the state it sent
+  @rfc6749-4.1.2.1 @rfc6749-3.3 @browser
+  Scenario: An unknown scope is refused, or left out of what is granted
+    When paul signs in to Contacts Web asking for "read:contacts read:everything" on the Contacts API
+    Then Contacts Web is refused with "invalid_scope" or granted no "read:everything"
 
   @rfc7636-4.4.1 @rfc9700-2.1.1
   Scenario: A public client without PKCE is refused

@@ -19,8 +19,7 @@ Feature: The OAuth 2.0 Security Best Current Practice (RFC 9700)
   @rfc9700-4.8.2
   Scenario: PKCE downgrade: a code issued without a challenge is not redeemed with a verifier
     When paul signs in to Contacts Web asking for "read:contacts" on the Contacts API without PKCE
-    And Contacts Web exchanges the code for tokens with a code_verifier
-    Then the token request is refused with "invalid_grant" and status 400
+    Then Contacts Web's code issued without a challenge is not redeemed with a code_verifier
 
   @rfc6749-4.1.2 @rfc6819-5.2.1.1 @contacts-api @needs-contacts-api
   Scenario: An authorization code is used once, and a replay revokes what it gave

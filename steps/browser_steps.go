@@ -129,7 +129,7 @@ func (f *authFlow) params() url.Values {
 }
 
 func browserSteps(sc *godog.ScenarioContext) {
-	step(sc, `^(\w+) (?:signs in to|enables) (.+?) asking for "([^"]*)" on the (.+?)( without PKCE)?$`, signsIn)
+	step(sc, `^(\w+) (?:signs in to|enables) (.+?) asking for "([^"]*)"(?: on the (.+?))?( without PKCE)?$`, signsIn)
 	step(sc, `^(\w+) has enabled (.+?) with "([^"]*)" on the (.+)$`, hasEnabled)
 	step(sc, `^(\w+) uses the implicit flow to sign in to (.+?) asking for "([^"]*)" on the (.+)$`, signsInImplicit)
 	step(sc, `^(.+?) sends a browser with no session to authorize with prompt=none asking for "([^"]*)" on the (.+)$`, promptNone)
@@ -179,9 +179,11 @@ func (w *world) newFlow(clientAlias, scopes, apiAlias string, pkce bool) (*authF
 	if err != nil {
 		return nil, err
 	}
-	api, err := w.target.API(apiAlias)
-	if err != nil {
-		return nil, err
+	var api target.API // none: a request for OpenID's own scopes (userinfo) names no API
+	if apiAlias != "" {
+		if api, err = w.target.API(apiAlias); err != nil {
+			return nil, err
+		}
 	}
 	if c.RedirectURI == "" {
 		return nil, fmt.Errorf("the target profile gives %s no redirect_uri", clientAlias)

@@ -17,6 +17,7 @@ func endpointSteps(sc *godog.ScenarioContext) {
 	step(sc, `^someone calls userinfo without a token$`, callsUserinfoWithoutToken)
 	step(sc, `^the userinfo endpoint answers 200 with the sub of (\w+)$`, userinfoSub)
 	step(sc, `^the userinfo endpoint answers (\d+)$`, userinfoStatus)
+	step(sc, `^the userinfo endpoint refuses it with 401 or 403$`, userinfoRefuses)
 	step(sc, `^(.+?) introspects its (access|refresh) token$`, introspectsOwn)
 	step(sc, `^(.+?) introspects a token the target never issued$`, introspectsUnknown)
 	step(sc, `^someone introspects (.+?)'s access token without client authentication$`, introspectsAnonymously)
@@ -96,6 +97,17 @@ func userinfoStatus(ctx context.Context, status int) error {
 		return fmt.Errorf("a 401 from userinfo must carry a Bearer challenge (RFC 6750 §3), got %q", r.header.Get("WWW-Authenticate"))
 	}
 	return nil
+}
+
+// userinfoRefuses: a token that is not the user's (an app's own, or one for another audience) is
+// refused either as invalid for this resource (401 invalid_token) or as lacking openid (403
+// insufficient_scope): RFC 6750 §3.1 allows either reading, OIDC Core §5.3.3 points there.
+func userinfoRefuses(ctx context.Context) error {
+	r := worldOf(ctx).apiReply
+	if r == nil || (r.status != 401 && r.status != 403) {
+		return fmt.Errorf("userinfo: expected HTTP 401 or 403, got %s", r)
+	}
+	return userinfoStatus(ctx, r.status)
 }
 
 // ownToken is the client's last access or refresh token.

@@ -158,6 +158,7 @@ func initialize(sc *godog.ScenarioContext, cfg Config, run *runState) {
 	refreshSteps(sc)
 	endpointSteps(sc)
 	registrationSteps(sc)
+	policySteps(sc)
 	clientSteps(sc)
 }
 
@@ -201,6 +202,9 @@ func step(sc *godog.ScenarioContext, expr string, fn any) {
 			case error:
 				err = x
 			}
+		}
+		if missing := (*target.MissingAliasError)(nil); errors.As(err, &missing) {
+			err = notApplicable("%v", missing)
 		}
 		if errors.Is(err, godog.ErrSkip) { // a check that does not apply to this target, with the reason
 			ctx = godog.Attach(ctx, godog.Attachment{Body: []byte(err.Error()), FileName: "skip-reason.txt", MediaType: "text/plain"})

@@ -11,6 +11,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
 	"github.com/oauth-harness/oauth-harness/steps"
+	"github.com/oauth-harness/oauth-harness/steps/report"
 	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
@@ -26,9 +27,53 @@ func reference(t *testing.T) (*server.Server, *target.Profile) {
 // The whole catalogue passes against the reference server; every scenario is a subtest.
 func TestCatalogueAgainstTheReferenceServer(t *testing.T) {
 	_, p := reference(t)
-	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Format: "progress", Output: &bytes.Buffer{}, TestingT: t})
+	var out bytes.Buffer
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Format: "cucumber", Output: &out, TestingT: t})
 	if err != nil || !passed {
 		t.Fatalf("passed=%v err=%v", passed, err)
+	}
+	// The model of a correct provider declares every capability and dialect the catalogue checks:
+	// nothing may be skipped against it.
+	res, err := report.Parse(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range res.Scenarios() {
+		if sc.Status != report.Passed {
+			t.Errorf("%s: %s against the reference server", sc.Name, sc.Status)
+		}
+	}
+}
+
+// A scenario naming a client the profile does not describe does not apply to that target: it is
+// skipped with the reason, and the rest of the feature still runs.
+func TestMissingAliasSkipsTheScenario(t *testing.T) {
+	_, p := reference(t)
+	delete(p.Clients, "Contacts Importer")
+	var out bytes.Buffer
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@client-credentials && ~@needs-private-key-jwt",
+		Format: "cucumber", Output: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !passed {
+		t.Error("the run failed; a missing alias must skip, not fail")
+	}
+	res, err := report.Parse(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range res.Scenarios() {
+		want, reason := report.Passed, ""
+		switch {
+		case strings.Contains(sc.Name, "Contacts Importer"):
+			want, reason = report.Skipped, `no client "Contacts Importer"`
+		case strings.Contains(sc.Name, "Every client authentication method"): // its post client is gone
+			want, reason = report.Skipped, "client_secret_post could not be tried"
+		}
+		if sc.Status != want || !strings.Contains(sc.SkipReason(), reason) {
+			t.Errorf("%s: %s (%q), want %s saying %q", sc.Name, sc.Status, sc.SkipReason(), want, reason)
+		}
 	}
 }
 

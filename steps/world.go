@@ -59,6 +59,7 @@ type world struct {
 	tokens       map[string]string // access tokens by client alias
 	apiReply     *reply
 	replies      []*reply // answers to requests sent at once (races)
+	untested     []string // what a step could not try on this target (the next step says so)
 
 	browsers *lazyBrowser             // the run's Chromium, started by the first scenario that needs it
 	tab      *browser.Tab             // this scenario's incognito tab

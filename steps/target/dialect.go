@@ -126,6 +126,9 @@ func (p *Profile) Scopes(aliases string) []string {
 // provider's dialect.
 func (p *Profile) AudienceParams(api API) url.Values {
 	v := url.Values{}
+	if api.Identifier == "" {
+		return v
+	}
 	switch p.Dialect.Audience {
 	case AudienceResource:
 		v.Set("resource", api.Identifier)

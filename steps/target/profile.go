@@ -77,7 +77,7 @@ type Client struct {
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"`
 	RedirectURI  string `yaml:"redirect_uri"`
-	AuthMethod   string `yaml:"auth_method"` // client_secret_basic, client_secret_post, private_key_jwt, none
+	AuthMethod   string `yaml:"auth_method"` // client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none
 	// PrivateKey is the client's private JWK (JSON) for private_key_jwt.
 	PrivateKey string `yaml:"private_key"`
 	FirstParty bool   `yaml:"first_party"`
@@ -279,7 +279,7 @@ func (p *Profile) Validate() error {
 			bad(f+".client_id", "is required")
 		}
 		switch c.AuthMethod {
-		case "", "client_secret_basic", "client_secret_post":
+		case "", "client_secret_basic", "client_secret_post", "client_secret_jwt":
 			if c.ClientSecret == "" && c.AuthMethod != "" {
 				bad(f+".client_secret", "is required for %s", c.AuthMethod)
 			}
@@ -289,7 +289,7 @@ func (p *Profile) Validate() error {
 				bad(f+".private_key", "is required for private_key_jwt")
 			}
 		default:
-			bad(f+".auth_method", "%q is not client_secret_basic, client_secret_post, private_key_jwt or none", c.AuthMethod)
+			bad(f+".auth_method", "%q is not client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none", c.AuthMethod)
 		}
 		if u, err := url.Parse(c.RedirectURI); c.RedirectURI != "" && (err != nil || !u.IsAbs()) {
 			bad(f+".redirect_uri", "%q is not an absolute URI", c.RedirectURI)
@@ -328,7 +328,7 @@ func (p *Profile) Client(name string) (Client, error) {
 			return c, nil
 		}
 	}
-	return Client{}, fmt.Errorf("the target has no client %q (it has: %s)", name, strings.Join(sortedKeys(p.Clients), ", "))
+	return Client{}, &MissingAliasError{Kind: "client", Alias: name, Have: sortedKeys(p.Clients)}
 }
 
 // User finds a user by alias.
@@ -336,7 +336,7 @@ func (p *Profile) User(alias string) (User, error) {
 	if u, ok := p.Users[alias]; ok {
 		return u, nil
 	}
-	return User{}, fmt.Errorf("the target has no user %q (it has: %s)", alias, strings.Join(sortedKeys(p.Users), ", "))
+	return User{}, &MissingAliasError{Kind: "user", Alias: alias, Have: sortedKeys(p.Users)}
 }
 
 // API finds an API by alias or identifier.
@@ -349,7 +349,18 @@ func (p *Profile) API(name string) (API, error) {
 			return a, nil
 		}
 	}
-	return API{}, fmt.Errorf("the target has no API %q (it has: %s)", name, strings.Join(sortedKeys(p.APIs), ", "))
+	return API{}, &MissingAliasError{Kind: "API", Alias: name, Have: sortedKeys(p.APIs)}
+}
+
+// MissingAliasError says a profile does not describe a client, user or API a feature names: the
+// scenario then does not apply to that target (it is skipped, saying so), rather than failing.
+type MissingAliasError struct {
+	Kind, Alias string
+	Have        []string
+}
+
+func (e *MissingAliasError) Error() string {
+	return fmt.Sprintf("the target profile has no %s %q (it has: %s)", e.Kind, e.Alias, strings.Join(e.Have, ", "))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
