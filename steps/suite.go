@@ -123,9 +123,10 @@ func initialize(sc *godog.ScenarioContext, cfg Config, run *runState) {
 		return context.WithValue(ctx, worldKey{}, w), nil
 	})
 	// Tokens a step decoded are attached to it, so the report shows the claims every check saw.
-	sc.StepContext().After(func(ctx context.Context, _ *godog.Step, _ godog.StepResultStatus, err error) (context.Context, error) {
+	sc.StepContext().After(func(ctx context.Context, _ *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
 		if w, ok := ctx.Value(worldKey{}).(*world); ok {
 			ctx = w.attachChecked(ctx)
+			ctx = w.attachExchanges(ctx, status == godog.StepFailed)
 		}
 		return ctx, err
 	})

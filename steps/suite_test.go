@@ -122,3 +122,38 @@ func TestMalformedFeatureIsAnError(t *testing.T) {
 		t.Error("a run without a target ran")
 	}
 }
+
+// A failed step's report shows the requests it sent, with secrets masked, beside the answer.
+func TestFailedStepShowsTheRequestMasked(t *testing.T) {
+	_, p := reference(t)
+	c := p.Clients["Contacts Importer"]
+	c.ClientSecret = "a-wrong-secret-the-report-must-not-show"
+	p.Clients["Contacts Importer"] = c
+	var out bytes.Buffer
+	sel := func(name string, _ []string) bool { return strings.Contains(name, "client_secret_post") }
+	if _, err := steps.Run(steps.Config{Target: p, Features: features.FS, Select: sel, Format: "cucumber", Output: &out}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Parse(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown string
+	for _, sc := range res.Scenarios() {
+		for _, st := range sc.Steps {
+			for _, a := range st.Attachments {
+				if a.Name == "requests.txt" {
+					shown += string(a.Data)
+				}
+			}
+		}
+	}
+	for _, want := range []string{"POST http", "grant_type=client_credentials", "client_id=", "client_secret=a-wr%E2%80%A6%2839+chars%29", "→ HTTP 401"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the failed step's requests do not show %q:\n%s", want, shown)
+		}
+	}
+	if strings.Contains(shown, c.ClientSecret) {
+		t.Errorf("the report shows the secret:\n%s", shown)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oauth-harness/oauth-harness/steps/browser"
@@ -76,6 +77,9 @@ type world struct {
 	syncReplies  []*reply
 	refusedAt    time.Time
 
+	mu        sync.Mutex    // guards exchanges: a race step sends from several goroutines
+	exchanges []sentRequest // the requests of the step that is running, shown if it fails
+
 	release    func()                        // lets go of the run's isolation lock
 	skipReason string                        // set when the target lacks a capability the scenario needs
 	cleanups   []func(context.Context) error // undone after the scenario (faults set on the target...)
@@ -92,17 +96,24 @@ func newWorld(t *target.Profile, b *lazyBrowser) *world {
 }
 
 // do sends a request and reads the whole answer.
-func (w *world) do(ctx context.Context, req *http.Request) (*reply, error) {
+// Every request is recorded, masked, for the report of a step that fails.
+func (w *world) do(ctx context.Context, req *http.Request) (r *reply, err error) {
+	sent := bodyOf(req)
+	defer func() {
+		w.mu.Lock()
+		w.record(req, sent, r, err)
+		w.mu.Unlock()
+	}()
 	resp, err := w.client.Do(req.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, maskURL(req.URL), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: read the answer: %w", req.Method, req.URL, err)
+		return nil, fmt.Errorf("%s %s: read the answer: %w", req.Method, maskURL(req.URL), err)
 	}
-	r := &reply{status: resp.StatusCode, header: resp.Header, body: body}
+	r = &reply{status: resp.StatusCode, header: resp.Header, body: body}
 	_ = json.Unmarshal(body, &r.json)
 	return r, nil
 }
