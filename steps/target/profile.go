@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -182,11 +183,17 @@ func Load(path string) (*Profile, error) {
 }
 
 // Parse decodes a profile strictly (unknown fields are errors), fills default selectors and validates.
+// ${NAME} in a value is the environment variable NAME (a secret kept out of the file, or a port
+// known only at run time); ${PORT} is left for a container target's host port.
 func Parse(b []byte) (*Profile, error) {
+	b, err := expandEnv(b, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var p Profile
-	if err := dec.Decode(&p); err != nil {
+	if err = dec.Decode(&p); err != nil {
 		if err.Error() == "EOF" {
 			return nil, errors.New("target: the profile is empty")
 		}
@@ -198,6 +205,46 @@ func Parse(b []byte) (*Profile, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} in the profile's scalar values (never in its structure: a value cannot
+// add fields) with the variable's value. An unset variable is an error that names it.
+func expandEnv(b []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	if !envRef.Match(b) {
+		return b, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	var missing []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode {
+			n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+				name := envRef.FindStringSubmatch(ref)[1]
+				if "${"+name+"}" == PortPlaceholder {
+					return ref
+				}
+				v, ok := lookup(name)
+				if !ok {
+					missing = append(missing, fmt.Sprintf("line %d: ${%s}", n.Line, name))
+				}
+				return v
+			})
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("target: these environment variables are not set: %s", strings.Join(missing, ", "))
+	}
+	return yaml.Marshal(&doc)
 }
 
 func (p *Profile) fillSelectors() {

@@ -149,3 +149,24 @@ container:
 		}
 	}
 }
+
+func TestProfileExpandsEnvironmentVariables(t *testing.T) {
+	t.Setenv("HARNESS_TEST_PORT", "3099")
+	t.Setenv("HARNESS_TEST_SECRET", "s3cret: with [yaml] characters")
+	p, err := target.Parse([]byte("issuer: http://127.0.0.1:${HARNESS_TEST_PORT}\n" +
+		"clients: {C: {client_id: c, client_secret: \"${HARNESS_TEST_SECRET}\"}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Issuer != "http://127.0.0.1:3099" || p.Clients["C"].ClientSecret != "s3cret: with [yaml] characters" {
+		t.Errorf("issuer %q, secret %q", p.Issuer, p.Clients["C"].ClientSecret)
+	}
+	if _, err := target.Parse([]byte("issuer: http://127.0.0.1:${HARNESS_TEST_UNSET_VAR}\n")); err == nil ||
+		!strings.Contains(err.Error(), "line 1: ${HARNESS_TEST_UNSET_VAR}") {
+		t.Errorf("an unset variable: err = %v, want it named with its line", err)
+	}
+	c, err := target.Parse([]byte("issuer: http://127.0.0.1:${PORT}\ncontainer: {image: x, port: 80, wait_path: /}\n"))
+	if err != nil || c.AtPort(4000).Issuer != "http://127.0.0.1:4000" {
+		t.Errorf("${PORT} is the container's: %v", err)
+	}
+}
