@@ -21,6 +21,8 @@ Usage:
   oauth-harness load [flags]         load-test a path (client credentials, refresh, API...) with vegeta
   oauth-harness certify-client --profile FILE
                                      certify a partner's OAuth client integration end to end
+  oauth-harness target init --issuer URL
+                                     write a commented target profile for a provider from its metadata
   oauth-harness help                 show this text
 
 Run "oauth-harness COMMAND -h" for a command's flags.
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLoad(ctx, args[1:], stdout, stderr)
 	case "certify-client":
 		return runCertify(ctx, args[1:], stdout, stderr)
+	case "target":
+		return runTarget(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
