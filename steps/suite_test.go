@@ -169,3 +169,31 @@ func TestFailedStepShowsTheRequestMasked(t *testing.T) {
 		t.Errorf("the report shows the secret:\n%s", shown)
 	}
 }
+
+// Preflight names each mismatch between a profile and its provider, once, before any scenario.
+func TestPreflightNamesEachProblem(t *testing.T) {
+	_, p := reference(t)
+	if problems := steps.Preflight(t.Context(), p); len(problems) != 0 {
+		t.Fatalf("the reference profile has problems: %v", problems)
+	}
+	for _, alias := range []string{"Acme Sync", "Contacts Importer", "Acme CMS"} {
+		c := p.Clients[alias]
+		c.ClientSecret = "wrong-" + c.ClientSecret
+		p.Clients[alias] = c
+	}
+	p.Issuer += "/"
+	err := steps.PreflightError(steps.Preflight(t.Context(), p))
+	for _, want := range []string{"issuer: the profile says", "client Acme Sync (acme-sync): the provider refused its credentials (client_secret_basic",
+		"client Contacts Importer (contacts-importer): the provider refused its credentials (client_secret_post", "client Acme CMS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("preflight: %v; want it to say %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "Contacts Web") {
+		t.Errorf("preflight blames a client whose secret is right: %v", err)
+	}
+	p.Issuer = "http://127.0.0.1:1"
+	if problems := steps.Preflight(t.Context(), p); len(problems) != 1 || !strings.Contains(problems[0].Error(), "issuer http://127.0.0.1:1") {
+		t.Errorf("unreachable issuer: %v, want one problem naming it", problems)
+	}
+}

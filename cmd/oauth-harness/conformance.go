@@ -85,6 +85,11 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("conformance: %w", err)
 		}
 	}
+	if *targetFile != "" { // the embedded server is described from its own fixtures
+		if err := steps.PreflightError(steps.Preflight(ctx, p)); err != nil {
+			return fmt.Errorf("conformance: %w", err)
+		}
+	}
 	fmt.Fprintf(stdout, "conformance: %s (%s)\n", p.Name, p.Issuer)
 	started := time.Now()
 	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: *tags, Concurrency: *concurrency,
