@@ -30,7 +30,10 @@ writes report.html, junit.xml and cucumber.json to --out. Exits 1 when a scenari
 
   - scenario: "A wrong secret is refused"     # the scenario's name as in the feature
     feature: "Machine-to-machine access with client credentials"   # optional, disambiguates
+    step: "is refused with"                  # optional: only while it fails at this step...
+    error: "got HTTP 400"                    # optional: ...with this in its error
     reason: "our provider answers 400 instead of 401 (ticket ID-123)"
+    flaky: true                              # optional: a pass is accepted too
 
 A listed scenario that fails is an expected failure and does not fail the run; one that passes
 fails the run until it is removed from the list; an entry naming no scenario is an error (a

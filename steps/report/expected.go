@@ -18,7 +18,14 @@ type ExpectedFailure struct {
 	Scenario string // the scenario's name as written in the feature (an outline's row names)
 	Feature  string // optional: the feature's name, when the scenario's name is not unique
 	Reason   string
-	Line     int // in the list file, for messages
+	// Step and Error, when given, key the entry to the fault it names: the scenario is an expected
+	// failure only while it fails at a step containing Step, with an error containing Error. A
+	// fault fixed and a later step regressing then fails the run instead of hiding behind the entry.
+	Step  string
+	Error string
+	// Flaky accepts both outcomes: a pass is reported as passed, not as unexpectedly passing.
+	Flaky bool
+	Line  int // in the list file, for messages
 }
 
 func (e ExpectedFailure) String() string {
@@ -41,13 +48,16 @@ func LoadExpectedFailures(path string) ([]ExpectedFailure, error) {
 	return list, nil
 }
 
-var expectedFields = []string{"scenario", "feature", "reason"}
+var expectedFields = []string{"scenario", "feature", "reason", "step", "error", "flaky"}
 
 // ParseExpectedFailures decodes the list strictly and names every problem with its line:
 //
 //   - scenario: "A wrong secret is refused"
 //     feature: "Machine-to-machine access with client credentials"   # optional
+//     step: "is refused with"                                         # optional: the failing step
+//     error: "got HTTP 400"                                           # optional: its error
 //     reason: "our provider answers 400 instead of 401 (ticket ID-123)"
+//     flaky: true                                                     # optional: passes accepted too
 //
 // An empty document is an empty list. The list is hand-written and decides the exit status, so a
 // typo must not silently drop an entry: unknown fields, a missing reason, an empty scenario and
@@ -108,6 +118,18 @@ func ParseExpectedFailures(b []byte) ([]ExpectedFailure, error) {
 			}
 			v = strings.TrimSpace(v)
 			switch key.Value {
+			case "flaky":
+				switch v {
+				case "true":
+					e.Flaky = true
+				case "false", "":
+				default:
+					bad(val.Line, n, "flaky must be true or false, not %q", v)
+				}
+			case "step":
+				e.Step = v
+			case "error":
+				e.Error = v
 			case "scenario":
 				e.Scenario = v
 			case "feature":
@@ -190,12 +212,17 @@ func (r *Results) ApplyExpectedFailures(list []ExpectedFailure, filtered bool) {
 		anyFailed := false
 		for _, sc := range matched {
 			sc.Expected = e
-			if outcomeOf(sc.Status) == OutcomeFailed {
-				sc.Outcome = OutcomeExpectedFailure
-				anyFailed = true
+			if outcomeOf(sc.Status) != OutcomeFailed {
+				continue
 			}
+			anyFailed = true
+			if miss := e.mismatch(sc.FailedStep()); miss != "" {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s fails, but not as expected failure %s (line %d) says: %s", sc.Title(), e, e.Line, miss))
+				continue
+			}
+			sc.Outcome = OutcomeExpectedFailure
 		}
-		if anyFailed {
+		if anyFailed || e.Flaky {
 			continue
 		}
 		for _, sc := range matched {
@@ -204,6 +231,23 @@ func (r *Results) ApplyExpectedFailures(list []ExpectedFailure, filtered bool) {
 			}
 		}
 	}
+}
+
+// mismatch says how a failed step differs from the fault the entry names ("" when it matches).
+func (e *ExpectedFailure) mismatch(st *Step) string {
+	if e.Step == "" && e.Error == "" {
+		return ""
+	}
+	if st == nil {
+		return "no step failed"
+	}
+	if e.Step != "" && !strings.Contains(st.Name, e.Step) {
+		return fmt.Sprintf("it fails at %q, not at a step with %q", st.Name, e.Step)
+	}
+	if e.Error != "" && !strings.Contains(st.Error, e.Error) {
+		return fmt.Sprintf("its error is %q, without %q", st.Error, e.Error)
+	}
+	return ""
 }
 
 func quoteAll(ss []string) []string {

@@ -171,3 +171,54 @@ func TestBadExpectedFailuresFiles(t *testing.T) {
 		t.Error("a missing file is no error")
 	}
 }
+
+// An entry keyed to a step and an error covers only that fault: the same scenario failing at
+// another step, or with another error, fails the run again.
+func TestExpectedFailureKeyedToItsStepAndError(t *testing.T) {
+	r := parseFixture(t, map[string]string{"t.feature": simpleFeature})
+	failed := scenario(t, r, "Tokens", "Broken").FailedStep()
+	if failed == nil {
+		t.Fatal("the fixture's Broken has no failed step")
+	}
+	r.ApplyExpectedFailures(mustParseList(t, `
+- {scenario: Broken, step: 'the answer is', error: '`+strings.SplitN(failed.Error, " ", 2)[0]+`', reason: the known fault}
+- {scenario: Rows, step: 'a step that is not the failing one', reason: an old fault}
+`), false)
+	if o := scenario(t, r, "Tokens", "Broken").Outcome; o != OutcomeExpectedFailure {
+		t.Errorf("Broken at its listed step and error: %s", o)
+	}
+	if o := scenario(t, r, "Tokens", "Rows (example 2)").Outcome; o != OutcomeFailed {
+		t.Errorf("Rows failing at another step than listed: %s, want failed", o)
+	}
+	if r.OK() || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `not at a step with "a step that is not the failing one"`) {
+		t.Errorf("OK=%v warnings=%q", r.OK(), r.Warnings)
+	}
+
+	r = parseFixture(t, map[string]string{"t.feature": simpleFeature})
+	r.ApplyExpectedFailures(mustParseList(t, `- {scenario: Broken, error: 'no such words in it', reason: r}`), false)
+	if o := scenario(t, r, "Tokens", "Broken").Outcome; o != OutcomeFailed {
+		t.Errorf("Broken with another error than listed: %s", o)
+	}
+}
+
+// A flaky entry accepts a pass and a failure.
+func TestFlakyEntryAcceptsBoth(t *testing.T) {
+	r := parseFixture(t, map[string]string{"t.feature": simpleFeature})
+	r.ApplyExpectedFailures(mustParseList(t, `
+- {scenario: Works, reason: races on a busy provider, flaky: true}
+- {scenario: Broken, reason: races on a busy provider, flaky: true}
+- {scenario: Rows, reason: r}
+`), false)
+	if !r.OK() || len(r.Errors) != 0 {
+		t.Fatalf("OK=%v errors=%q", r.OK(), r.Errors)
+	}
+	if o := scenario(t, r, "Tokens", "Works").Outcome; o != OutcomePassed {
+		t.Errorf("a flaky scenario that passed: %s", o)
+	}
+	if o := scenario(t, r, "Tokens", "Broken").Outcome; o != OutcomeExpectedFailure {
+		t.Errorf("a flaky scenario that failed: %s", o)
+	}
+	if _, err := ParseExpectedFailures([]byte(`- {scenario: a, reason: b, flaky: maybe}`)); err == nil || !strings.Contains(err.Error(), "flaky must be true or false") {
+		t.Errorf("flaky: maybe: %v", err)
+	}
+}
