@@ -21,6 +21,14 @@ Feature: The OAuth 2.0 Security Best Current Practice (RFC 9700)
     When paul signs in to Contacts Web asking for "read:contacts" on the Contacts API without PKCE
     Then Contacts Web's code issued without a challenge is not redeemed with a code_verifier
 
+  @rfc6749-4.1.2 @rfc6749-4.1.3
+  Scenario: An authorization code is redeemed only once
+    When paul signs in to Contacts Web asking for "read:contacts" on the Contacts API
+    And Contacts Web exchanges the code for tokens
+    Then the token request succeeds
+    When Contacts Web exchanges the same code again
+    Then the token request is refused with "invalid_grant" and status 400
+
   @rfc6749-4.1.2 @rfc6819-5.2.1.1 @contacts-api @needs-contacts-api
   Scenario: An authorization code is used once, and a replay revokes what it gave
     When paul signs in to Contacts Web asking for "read:contacts" on the Contacts API

@@ -17,7 +17,9 @@ func apiSteps(sc *godog.ScenarioContext) {
 	step(sc, `^([A-Z].*?) reads the contacts of account "([^"]*)" with the token in the query string$`, readsContactsWithQueryToken)
 	step(sc, `^someone reads the contacts of account "([^"]*)" without a token$`, readsContactsWithoutToken)
 	step(sc, `^([A-Z].*?) adds a contact to account "([^"]*)"$`, addsContact)
-	step(sc, `^someone calls the API with (the token .+)$`, callsWithForgery)
+	step(sc, `^someone calls the protected resource with (the token .+)$`, callsWithForgery)
+	step(sc, `^([A-Z].*?) calls the protected resource( with the token in the query string)?$`, callsProtected)
+	step(sc, `^someone calls the protected resource without a token$`, callsProtectedWithoutToken)
 	step(sc, `^the API answers (\d+)$`, apiAnswers)
 	step(sc, `^the API answers (\d+) with error "([^"]*)"$`, apiAnswersWithError)
 	step(sc, `^the API's challenge names the scope "([^"]*)"$`, challengeNamesScope)
@@ -119,11 +121,48 @@ func callsWithForgery(ctx context.Context, forgery string) error {
 	if err != nil {
 		return err
 	}
-	u, err := contactsURL(ctx, "globex")
+	u, _, err := protectedResource(ctx)
 	if err != nil {
 		return err
 	}
 	return callAPI(ctx, http.MethodGet, u, forged, nil)
+}
+
+// protectedResource is the URL the generic resource-server scenarios call (the profile's
+// resource_server, or the contacts API's /me).
+func protectedResource(ctx context.Context) (u, api string, err error) {
+	u, api, ok := worldOf(ctx).target.ProtectedResource()
+	if !ok {
+		return "", "", fmt.Errorf("the target profile names no resource_server: tag the scenario @needs-resource-server")
+	}
+	return u, api, nil
+}
+
+func callsProtected(ctx context.Context, clientAlias, inQuery string) error {
+	u, _, err := protectedResource(ctx)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenOf(ctx, clientAlias)
+	if err != nil {
+		return err
+	}
+	if inQuery != "" {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		return callAPI(ctx, http.MethodGet, u+sep+"access_token="+url.QueryEscape(tok), "", nil)
+	}
+	return callAPI(ctx, http.MethodGet, u, tok, nil)
+}
+
+func callsProtectedWithoutToken(ctx context.Context) error {
+	u, _, err := protectedResource(ctx)
+	if err != nil {
+		return err
+	}
+	return callAPI(ctx, http.MethodGet, u, "", nil)
 }
 
 func lastAPIReply(ctx context.Context) (*reply, error) {

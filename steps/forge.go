@@ -20,6 +20,9 @@ var b64 = base64.RawURLEncoding
 // the target's: every forgery is built from the genuine token and the target's public JWKS.
 func forge(ctx context.Context, forgery, token string) (string, error) {
 	parts := strings.Split(token, ".")
+	if worldOf(ctx).target.Dialect.AccessTokens.Format == "opaque" {
+		return "", notApplicable("the target declares opaque access tokens: there is no signature to forge")
+	}
 	if len(parts) != 3 {
 		return "", fmt.Errorf("the genuine token is not a compact JWS")
 	}
@@ -30,7 +33,7 @@ func forge(ctx context.Context, forgery, token string) (string, error) {
 	switch forgery {
 	case "the token with its payload tampered":
 		_, claims, _ := jwtParts(token)
-		claims["scope"] = "read:contacts update:contacts"
+		claims["scope"] = worldOf(ctx).target.ScopeString("read:contacts update:contacts")
 		claims["sub"] = "someone-else"
 		p, _ := json.Marshal(claims)
 		return parts[0] + "." + b64.EncodeToString(p) + "." + parts[2], nil

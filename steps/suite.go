@@ -171,6 +171,9 @@ func has(t *target.Profile, partner *target.Partner, capability string) bool {
 		return partner != nil && partner.Sync != nil
 	case "id-token":
 		return partner != nil && partner.UsesIDToken
+	case target.CapResourceServer:
+		_, _, ok := t.ProtectedResource()
+		return ok
 	}
 	return t.Has(capability)
 }

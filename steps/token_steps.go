@@ -218,6 +218,13 @@ func asksWithGrantType(ctx context.Context, clientAlias, grant string) error {
 // hasToken gets the client a token with the scopes of its grant when the profile lists them (what
 // a server grants for a request without scope is its own choice: RFC 6749 §3.3).
 func hasToken(ctx context.Context, clientAlias, apiAlias string) error {
+	if apiAlias == "protected resource's API" {
+		_, api, err := protectedResource(ctx)
+		if err != nil {
+			return err
+		}
+		apiAlias = api
+	}
 	modifier := ""
 	if c, err := worldOf(ctx).app(clientAlias); err == nil && len(c.Grants[apiAlias]) > 0 {
 		modifier = `scope "` + strings.Join(c.Grants[apiAlias], " ") + `"`

@@ -130,6 +130,9 @@ type Profile struct {
 	Clients      map[string]Client `yaml:"clients"`
 	Users        map[string]User   `yaml:"users"`
 	Selectors    Selectors         `yaml:"selectors"`
+	// ResourceServer is a URL the provider's tokens protect, for the generic resource-server checks
+	// (RFC 6750, RFC 9068 §4). The contacts API is one (capability contacts-api).
+	ResourceServer *ResourceServer `yaml:"resource_server"`
 	// Dialect is how the provider speaks where the specifications leave room (see dialect.go).
 	Dialect    Dialect `yaml:"dialect"`
 	AdminToken string  `yaml:"admin_token"`
@@ -138,6 +141,27 @@ type Profile struct {
 	// Container, when set, starts the target from an image before the run. Its host port is known
 	// only then: ${PORT} in issuer, api_base_url and the container's env stands for it.
 	Container *Container `yaml:"container"`
+}
+
+// ResourceServer is one protected URL: GET with a valid access token for API answers 200.
+type ResourceServer struct {
+	URL string `yaml:"url"`
+	API string `yaml:"api"` // the alias of the API whose tokens it takes
+}
+
+// CapResourceServer is met by a profile with a resource_server, or the contacts API's /me.
+const CapResourceServer = "resource-server"
+
+// ProtectedResource is the URL the generic resource-server scenarios call, and the API alias whose
+// tokens it accepts.
+func (p *Profile) ProtectedResource() (u, api string, ok bool) {
+	switch {
+	case p.ResourceServer != nil:
+		return p.ResourceServer.URL, p.ResourceServer.API, true
+	case p.Has(CapContactsAPI) && p.APIBaseURL != "":
+		return strings.TrimSuffix(p.APIBaseURL, "/") + "/me", "Contacts API", true
+	}
+	return "", "", false
 }
 
 // Container is a provider image to start as the target.
@@ -306,6 +330,12 @@ func (p *Profile) Validate() error {
 	checkURL("api_base_url", apiBase, false)
 	p.Dialect.fillDefaults()
 	p.Dialect.validate(bad)
+	if rs := p.ResourceServer; rs != nil {
+		checkURL("resource_server.url", rs.URL, true)
+		if _, ok := p.APIs[rs.API]; !ok {
+			bad("resource_server.api", "%q is not the alias of an API of the profile", rs.API)
+		}
+	}
 	for i, c := range p.Capabilities {
 		if !slices.Contains(KnownCapabilities, c) {
 			bad(fmt.Sprintf("capabilities[%d]", i), "%q is not one of %s", c, strings.Join(KnownCapabilities, ", "))
