@@ -32,7 +32,7 @@ Feature: Users sign in to applications with the authorization code flow and PKCE
     And the ID token's nonce is the one Contacts Web sent
     And the ID token's at_hash, when it has one, matches the access token
 
-  @rfc6749-4.1.1 @rfc6749-10.2 @needs-consent @needs-admin @isolated
+  @rfc6749-4.1.1 @rfc6749-10.2 @needs-consent @isolated
   Scenario: A third-party app shows a consent page naming the app and every scope
     Given paul has not yet consented to Acme CMS
     When paul enables Acme CMS asking for "openid read:contacts update:contacts" on the Contacts API
@@ -45,14 +45,14 @@ Feature: Users sign in to applications with the authorization code flow and PKCE
     And the access token's client is Acme CMS
     And the access token's scope is exactly "openid read:contacts update:contacts"
 
-  @rfc6749-4.1.2.1 @needs-consent @needs-admin @isolated
+  @rfc6749-4.1.2.1 @needs-consent @isolated
   Scenario: Denying consent sends access_denied back with the same state
     Given paul has not yet consented to Acme CMS
     When paul enables Acme CMS asking for "read:contacts" on the Contacts API
     And paul denies the request
     Then Acme CMS receives the error "access_denied" with the state it sent
 
-  @oidc-core-3.1.2.4 @needs-consent @needs-admin @isolated
+  @oidc-core-3.1.2.4 @needs-consent @isolated
   Scenario: A remembered consent is not asked again
     Given paul has not yet consented to Acme CMS
     And paul has enabled Acme CMS with "read:contacts" on the Contacts API
@@ -60,7 +60,7 @@ Feature: Users sign in to applications with the authorization code flow and PKCE
     Then no consent page was shown
     And Acme CMS receives an authorization code with the state it sent
 
-  @oidc-core-3.1.2.4 @needs-consent @needs-admin @isolated
+  @oidc-core-3.1.2.4 @needs-consent @isolated
   Scenario: Asking for a new scope asks for consent again
     Given paul has not yet consented to Acme CMS
     And paul has enabled Acme CMS with "read:contacts" on the Contacts API

@@ -12,7 +12,7 @@ Feature: The userinfo endpoint tells an app who signed in
   @oidc-core-5.3.3 @rfc6750-3.1
   Scenario: Userinfo without a token is refused
     When someone calls userinfo without a token
-    Then the userinfo endpoint answers 401
+    Then the userinfo endpoint refuses the request with a Bearer challenge
 
   @oidc-core-5.3.3 @needs-client-credentials
   Scenario: An app's own token gets no userinfo

@@ -172,6 +172,17 @@ func atMostOneSucceeds(ctx context.Context, code string) error {
 			other = append(other, r.String())
 		}
 	}
+	if len(ok) > 1 && w.unrotatedRefresh != "" {
+		rotated := false
+		for _, r := range ok {
+			if rt, _ := r.json["refresh_token"].(string); rt != "" && rt != w.unrotatedRefresh {
+				rotated = true
+			}
+		}
+		if !rotated {
+			return notApplicable("the target does not rotate this confidential client's refresh tokens, so several redemptions may all succeed (RFC 9700 §4.14.2 asks rotation of public clients only; declare dialect.refresh_token_rotation: all to check it)")
+		}
+	}
 	if len(ok) > 1 {
 		var all []string
 		for _, r := range w.replies {

@@ -18,12 +18,13 @@ func endpointSteps(sc *godog.ScenarioContext) {
 	step(sc, `^the userinfo endpoint answers 200 with the sub of (\w+)$`, userinfoSub)
 	step(sc, `^the userinfo endpoint answers (\d+)$`, userinfoStatus)
 	step(sc, `^the userinfo endpoint refuses it with 401 or 403$`, userinfoRefuses)
+	step(sc, `^the userinfo endpoint refuses the request with a Bearer challenge$`, userinfoChallenges)
 	step(sc, `^(.+?) introspects its (access|refresh) token$`, introspectsOwn)
 	step(sc, `^(.+?) introspects a token the target never issued$`, introspectsUnknown)
 	step(sc, `^someone introspects (.+?)'s access token without client authentication$`, introspectsAnonymously)
 	step(sc, `^the introspection says the token is active for (.+?) with scope "([^"]*)"$`, introspectionActive)
 	step(sc, `^the introspection says the token is not active$`, introspectionInactive)
-	step(sc, `^the introspection is refused with status (\d+)$`, introspectionRefused)
+	step(sc, `^the introspection is refused for want of client authentication$`, introspectionNeedsClientAuth)
 	step(sc, `^(.+?) revokes its (access|refresh) token$`, revokesOwn)
 	step(sc, `^(.+?) revokes a token the target never issued$`, revokesUnknown)
 	step(sc, `^the revocation succeeds$`, revocationSucceeds)
@@ -108,6 +109,20 @@ func userinfoRefuses(ctx context.Context) error {
 		return fmt.Errorf("userinfo: expected HTTP 401 or 403, got %s", r)
 	}
 	return userinfoStatus(ctx, r.status)
+}
+
+// userinfoChallenges: a request without a token gets a refusal with a Bearer WWW-Authenticate
+// (RFC 6750 §3: MUST); the status is 401 in the RFC's example, and 400 invalid_request is also
+// RFC 6750 §3.1's answer to a malformed request.
+func userinfoChallenges(ctx context.Context) error {
+	r := worldOf(ctx).apiReply
+	if r == nil || (r.status != 401 && r.status != 400) {
+		return fmt.Errorf("userinfo without a token: expected HTTP 401 (or 400), got %s", r)
+	}
+	if !strings.HasPrefix(strings.ToLower(r.header.Get("WWW-Authenticate")), "bearer") {
+		return fmt.Errorf("userinfo without a token must answer with a Bearer challenge (RFC 6750 §3), got %q", r.header.Get("WWW-Authenticate"))
+	}
+	return nil
 }
 
 // ownToken is the client's last access or refresh token.
@@ -215,10 +230,13 @@ func introspectionInactive(ctx context.Context) error {
 	return nil
 }
 
-func introspectionRefused(ctx context.Context, status int) error {
+// introspectionNeedsClientAuth: RFC 7662 §2.1 requires authorization. Missing credentials are
+// invalid_client (401, RFC 6749 §5.2) or a request missing a required parameter (400
+// invalid_request): both are RFC 6749's answers.
+func introspectionNeedsClientAuth(ctx context.Context) error {
 	r := worldOf(ctx).apiReply
-	if r == nil || r.status != status {
-		return fmt.Errorf("introspection: expected HTTP %d, got %s", status, r)
+	if r == nil || !(r.status == 401 || (r.status == 400 && r.json != nil && (r.json["error"] == "invalid_request" || r.json["error"] == "invalid_client"))) {
+		return fmt.Errorf("introspection without client authentication: expected HTTP 401, or 400 invalid_request, got %s", r)
 	}
 	if r.json != nil && r.json["active"] != nil {
 		return fmt.Errorf("a refused introspection must not describe the token, got %s", r)

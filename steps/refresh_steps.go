@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/cucumber/godog"
+	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
 func refreshSteps(sc *godog.ScenarioContext) {
@@ -49,7 +50,7 @@ func refresh(ctx context.Context, clientAlias, token string) error {
 		return fmt.Errorf("%s holds no refresh token", clientAlias)
 	}
 	before := w.refreshToken
-	w.refreshSent = token
+	w.refreshSent, w.refreshClient = token, clientAlias
 	if err := requestToken(ctx, c, c.ClientSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}); err != nil {
 		return err
 	}
@@ -59,6 +60,12 @@ func refresh(ctx context.Context, clientAlias, token string) error {
 	return nil
 }
 
+// rotationRequired: RFC 9700 §4.14.2 makes refresh-token rotation (or sender-constraining) a MUST
+// for public clients; for a confidential client it is the target's policy, checked when declared.
+func (w *world) rotationRequired(c target.Client) bool {
+	return authMethod(c) == "none" || w.target.Dialect.RefreshTokenRotation == target.RotationAll
+}
+
 func refreshes(ctx context.Context, clientAlias string) error {
 	return refresh(ctx, clientAlias, worldOf(ctx).refreshToken)
 }
@@ -66,6 +73,9 @@ func refreshes(ctx context.Context, clientAlias string) error {
 func refreshesWithUsed(ctx context.Context, clientAlias string) error {
 	w := worldOf(ctx)
 	if len(w.usedRefresh) == 0 {
+		if c, err := w.app(clientAlias); err == nil && !w.rotationRequired(c) && w.refreshSent != "" {
+			return notApplicable("the target did not rotate %s's refresh token, which RFC 9700 §4.14.2 leaves to it for a confidential client: there is no used one to replay", clientAlias)
+		}
 		return fmt.Errorf("%s has not used a refresh token yet (or the target did not rotate it: %s)", clientAlias, w.tokenReply)
 	}
 	return refresh(ctx, clientAlias, w.usedRefresh[len(w.usedRefresh)-1])
@@ -90,6 +100,9 @@ func refreshesAtOnce(ctx context.Context, clientAlias string, n int) error {
 		return fmt.Errorf("%s holds no refresh token", clientAlias)
 	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.refreshToken}}
+	if !w.rotationRequired(c) {
+		w.unrotatedRefresh = w.refreshToken
+	}
 	return atOnce(ctx, n, func(ctx context.Context) (*reply, error) { return tokenRequest(ctx, c, c.ClientSecret, form) })
 }
 
@@ -111,6 +124,11 @@ func newRefreshToken(ctx context.Context) error {
 		return fmt.Errorf("expected a successful token answer, got %s", r)
 	}
 	rt, _ := r.json["refresh_token"].(string)
+	if rt == "" || rt == w.refreshSent {
+		if c, err := w.app(w.refreshClient); err == nil && !w.rotationRequired(c) {
+			return notApplicable("the target does not rotate %s's refresh tokens: RFC 9700 §4.14.2 requires rotation (or sender-constraining) of public clients' only; declare dialect.refresh_token_rotation: all to check it", w.refreshClient)
+		}
+	}
 	switch {
 	case rt == "":
 		return fmt.Errorf("expected a new refresh token (rotation), got none: %s", r)

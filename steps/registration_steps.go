@@ -63,6 +63,9 @@ func unregister(ctx context.Context, uri, token string) error {
 	if err != nil {
 		return err
 	}
+	if r.status == http.StatusNotFound || r.status == http.StatusMethodNotAllowed {
+		return nil // deletion is RFC 7592's, which a provider need not offer: nothing to clean up with
+	}
 	if r.status != http.StatusNoContent && r.status != http.StatusOK {
 		return fmt.Errorf("deleting the registered client (RFC 7592 §2.3): expected HTTP 204, got %s", r)
 	}

@@ -50,17 +50,19 @@ type world struct {
 	discovery map[string]any
 	jwks      *reply
 
-	tokenReply   *reply
-	lastAuth     string            // the client authentication method of the last token request
-	accessToken  string            // the last access token obtained
-	idToken      string            // the last ID token obtained
-	refreshToken string            // the last refresh token obtained
-	usedRefresh  []string          // refresh tokens already redeemed, newest last
-	refreshSent  string            // the refresh token of the last refresh request
-	tokens       map[string]string // access tokens by client alias
-	apiReply     *reply
-	replies      []*reply // answers to requests sent at once (races)
-	untested     []string // what a step could not try on this target (the next step says so)
+	tokenReply       *reply
+	lastAuth         string            // the client authentication method of the last token request
+	accessToken      string            // the last access token obtained
+	idToken          string            // the last ID token obtained
+	refreshToken     string            // the last refresh token obtained
+	usedRefresh      []string          // refresh tokens already redeemed, newest last
+	refreshSent      string            // the refresh token of the last refresh request
+	refreshClient    string            // who sent it
+	unrotatedRefresh string            // a race on a refresh token the target need not rotate
+	tokens           map[string]string // access tokens by client alias
+	apiReply         *reply
+	replies          []*reply // answers to requests sent at once (races)
+	untested         []string // what a step could not try on this target (the next step says so)
 
 	browsers *lazyBrowser             // the run's Chromium, started by the first scenario that needs it
 	tab      *browser.Tab             // this scenario's incognito tab

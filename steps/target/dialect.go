@@ -21,6 +21,14 @@ type Dialect struct {
 	Scopes map[string]string `yaml:"scopes"`
 	// AccessTokens says what the provider's access tokens are.
 	AccessTokens AccessTokenDialect `yaml:"access_tokens"`
+	// ConsentPerSession declares that a user's consent lives in the provider's session with the
+	// browser (oidc-provider's default): a new browser session has no consent to withdraw, so the
+	// consent scenarios run without an admin API.
+	ConsentPerSession bool `yaml:"consent_per_session"`
+	// RefreshTokenRotation is "public" (the default: RFC 9700 §4.14.2 requires rotation, or
+	// sender-constrained tokens, for public clients) or "all" (the provider also rotates a
+	// confidential client's, which the rotation and reuse scenarios then check).
+	RefreshTokenRotation string `yaml:"refresh_token_rotation"`
 	// Origins are the provider's own origins other than the issuer's (a login or error UI on another
 	// port or host): the browser and the login walker follow them as the provider's pages.
 	Origins []string `yaml:"origins"`
@@ -47,6 +55,12 @@ const (
 	FormatOpaque  = "opaque"
 )
 
+// Refresh-token rotation policies.
+const (
+	RotationPublic = "public"
+	RotationAll    = "all"
+)
+
 // Audience parameter styles.
 const (
 	AudienceResource = "resource"
@@ -68,6 +82,9 @@ func (d *Dialect) fillDefaults() {
 	if d.AccessTokens.Format == "" {
 		d.AccessTokens.Format = FormatRFC9068
 	}
+	if d.RefreshTokenRotation == "" {
+		d.RefreshTokenRotation = RotationPublic
+	}
 	if len(d.AccessTokens.ClientClaims) == 0 {
 		d.AccessTokens.ClientClaims = []string{"client_id"}
 	}
@@ -78,6 +95,9 @@ func (d *Dialect) validate(bad func(field, format string, args ...any)) {
 	case AudienceResource, AudienceAuth0, AudienceBoth, AudienceNone:
 	default:
 		bad("dialect.audience", "%q is not resource, audience, both or none", d.Audience)
+	}
+	if d.RefreshTokenRotation != RotationPublic && d.RefreshTokenRotation != RotationAll {
+		bad("dialect.refresh_token_rotation", "%q is not public or all", d.RefreshTokenRotation)
 	}
 	switch d.AccessTokens.Format {
 	case FormatRFC9068, FormatJWT, FormatOpaque:

@@ -18,7 +18,8 @@ func Reference(issuer, apiBaseURL string, cfg *tenant.Config, creds *fixtures.Cr
 		// access tokens follow the seeds too: the client in azp as well as client_id, and the
 		// client's id as the subject of a client-credentials token.
 		Dialect: Dialect{Audience: AudienceResource, AccessTokens: AccessTokenDialect{Format: FormatRFC9068,
-			ClientClaims: []string{"client_id", "azp"}, ClientSubject: true}},
+			ClientClaims: []string{"client_id", "azp"}, ClientSubject: true},
+			RefreshTokenRotation: RotationAll},
 		APIs: map[string]API{}, Clients: map[string]Client{}, Users: map[string]User{},
 	}
 	apiAlias := map[string]string{}
