@@ -44,6 +44,14 @@ load-table: setup-run build
 	$(BIN) load --scenario jwks --find-max --slo-p99 50ms --slo-success 1 --start-rate 1000 --out reports/load-table/jwks >/dev/null; \
 	echo "jwks: $$(grep -E '^(highest rate|server CPU)' reports/load-table/jwks/summary.txt | tr -s ' ' | paste -sd ';')"
 
+## conformance-oidc-provider: the whole catalogue against panva's oidc-provider (a second, real
+## provider; installed from npm and started on a free loopback port, stopped after); reports in
+## reports/oidc-provider/. Needs node and npm.
+.PHONY: conformance-oidc-provider
+conformance-oidc-provider: setup-run build
+	fixtures/targets/oidc-provider/with-provider.sh $(BIN) conformance --target fixtures/targets/oidc-provider.yaml \
+	  --expected-failures fixtures/targets/oidc-provider.expected.yaml --out reports/oidc-provider
+
 ## serve: the reference authorization server and contacts API on $(ADDR), until Ctrl-C.
 serve: setup-serve build
 	$(BIN) serve --addr $(ADDR)

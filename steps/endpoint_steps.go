@@ -203,6 +203,9 @@ func introspectionActive(ctx context.Context, clientAlias, scope string) error {
 	if r == nil || r.status != 200 || r.json == nil {
 		return fmt.Errorf("introspection: expected HTTP 200 with a JSON object, got %s", r)
 	}
+	if r.json["active"] == false && !w.target.Dialect.IntrospectsOwnTokens {
+		return notApplicable("the target answers active:false, which RFC 7662 §2.2 allows for a caller it does not let introspect the token; declare dialect.introspects_own_tokens to require a client's own live token to be active")
+	}
 	switch {
 	case r.json["active"] != true:
 		return fmt.Errorf("introspection: expected active true, got %s", r)

@@ -29,6 +29,9 @@ type Dialect struct {
 	// sender-constrained tokens, for public clients) or "all" (the provider also rotates a
 	// confidential client's, which the rotation and reuse scenarios then check).
 	RefreshTokenRotation string `yaml:"refresh_token_rotation"`
+	// IntrospectsOwnTokens declares that a confidential client may introspect its own live access
+	// token and gets active:true (RFC 7662 §2.2 lets a server refuse any caller with active:false).
+	IntrospectsOwnTokens bool `yaml:"introspects_own_tokens"`
 	// Origins are the provider's own origins other than the issuer's (a login or error UI on another
 	// port or host): the browser and the login walker follow them as the provider's pages.
 	Origins []string `yaml:"origins"`

@@ -16,10 +16,11 @@ func Reference(issuer, apiBaseURL string, cfg *tenant.Config, creds *fixtures.Cr
 		Capabilities: capabilities, Selectors: DefaultSelectors,
 		// The reference server takes RFC 8707's resource (and the seeds' Auth0 audience), and its
 		// access tokens follow the seeds too: the client in azp as well as client_id, and the
-		// client's id as the subject of a client-credentials token.
+		// client's id as the subject of a client-credentials token. Its stricter policies are
+		// declared so the catalogue checks them: rotation for every client, self-introspection.
 		Dialect: Dialect{Audience: AudienceResource, AccessTokens: AccessTokenDialect{Format: FormatRFC9068,
 			ClientClaims: []string{"client_id", "azp"}, ClientSubject: true},
-			RefreshTokenRotation: RotationAll},
+			RefreshTokenRotation: RotationAll, IntrospectsOwnTokens: true},
 		APIs: map[string]API{}, Clients: map[string]Client{}, Users: map[string]User{},
 	}
 	apiAlias := map[string]string{}
