@@ -229,32 +229,53 @@ func sendsImplicitWithoutNonce(ctx context.Context, clientAlias, scopes, apiAlia
 	return w.sendAuthorization(ctx, f, "id_token token", url.Values{"nonce": {""}})
 }
 
-// sendAuthorization GETs the authorization URL and records where the server sends the browser.
+// sendAuthorization GETs the authorization URL and follows the provider's own redirects (to its
+// origins: the issuer's, the authorization endpoint's and the profile's dialect.origins) until the
+// answer lands: at the client's redirect URI (the authorization response), on a page of the
+// provider (its login page: the request was accepted; or its error page), or anywhere else, which
+// a client's browser must never be sent to.
 func (w *world) sendAuthorization(ctx context.Context, f *authFlow, responseType string, extra url.Values) error {
 	u, err := w.authorizeURL(ctx, f, responseType, extra)
 	if err != nil {
 		return err
 	}
-	r, err := w.get(ctx, u)
-	if err != nil {
-		return err
+	d, _ := discover(ctx)
+	ep, _ := d["authorization_endpoint"].(string)
+	origins := w.target.ProviderOrigins(ep)
+	for hop := 0; ; hop++ {
+		r, err := w.get(ctx, u)
+		if err != nil {
+			return err
+		}
+		w.apiReply = r // kept for the error-page step
+		loc := r.header.Get("Location")
+		if loc == "" || r.status < 300 || r.status > 399 {
+			if r.status == 200 {
+				f.loginShown = true // the provider's own page: the request was accepted, for now
+			}
+			return nil
+		}
+		next, err := url.Parse(u)
+		if err == nil {
+			next, err = next.Parse(loc)
+		}
+		if err != nil {
+			return fmt.Errorf("the authorization server redirected to %q, which does not parse: %w", loc, err)
+		}
+		if strings.HasPrefix(next.String(), callbackPrefix(f.redirectURI)) {
+			f.response = next
+			f.code = f.params().Get("code")
+			return nil
+		}
+		if !slices.Contains(origins, next.Scheme+"://"+next.Host) {
+			f.response = next // sent somewhere that is neither the provider nor this client's redirect URI
+			return nil
+		}
+		if hop == 5 {
+			return fmt.Errorf("the authorization server redirected more than 5 times within its own pages (last: %s)", next)
+		}
+		u = next.String()
 	}
-	w.apiReply = r // kept for the error-page step
-	loc := r.header.Get("Location")
-	if loc == "" {
-		return nil
-	}
-	target, err := url.Parse(loc)
-	if err != nil {
-		return fmt.Errorf("the authorization server redirected to %q, which does not parse: %w", loc, err)
-	}
-	if strings.HasPrefix(loc, callbackPrefix(f.redirectURI)) {
-		f.response = target
-		f.code = f.params().Get("code")
-		return nil
-	}
-	f.loginShown = true // sent on to its own login page: the request was accepted
-	return nil
 }
 
 func answersErrorPage(ctx context.Context) error {
@@ -262,6 +283,9 @@ func answersErrorPage(ctx context.Context) error {
 	r := w.apiReply
 	if w.flow == nil || r == nil {
 		return fmt.Errorf("no authorization request was sent")
+	}
+	if f := w.flow; f.response != nil {
+		return fmt.Errorf("expected an error page and no redirect, got a redirect to %s", f.response)
 	}
 	if loc := r.header.Get("Location"); loc != "" {
 		return fmt.Errorf("expected an error page and no redirect, got HTTP %d to %s", r.status, loc)

@@ -2,8 +2,10 @@ package steps_test
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -195,5 +197,50 @@ func TestPreflightNamesEachProblem(t *testing.T) {
 	p.Issuer = "http://127.0.0.1:1"
 	if problems := steps.Preflight(t.Context(), p); len(problems) != 1 || !strings.Contains(problems[0].Error(), "issuer http://127.0.0.1:1") {
 		t.Errorf("unreachable issuer: %v, want one problem naming it", problems)
+	}
+}
+
+// A provider that refuses an unregistered redirect URI on its own error UI, one redirect away on
+// another origin the profile declares, is judged there: an error page, no redirect to the client.
+// The same redirect to an origin the profile does not declare is a redirect away from the provider.
+func TestAuthorizationErrorsFollowTheProvidersOwnHops(t *testing.T) {
+	errorUI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "invalid redirect_uri", http.StatusBadRequest)
+	}))
+	defer errorUI.Close()
+	var issuer string
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q}`,
+				issuer, issuer+"/authorize", issuer+"/token", issuer+"/jwks")
+		case "/authorize":
+			http.Redirect(w, r, "/oops", http.StatusFound) // its own page first...
+		case "/oops":
+			http.Redirect(w, r, errorUI.URL+"/error?code=invalid_redirect_uri", http.StatusFound) // ...then its error UI
+		}
+	}))
+	defer as.Close()
+	issuer = as.URL
+	feature := fstest.MapFS{"e.feature": {Data: []byte(`Feature: errors
+  Scenario: A redirect URI that is not registered gets an error page and no redirect
+    When Contacts Web sends an authorization request for "read:contacts" on the Contacts API with the redirect URI "https://attacker.example/cb"
+    Then the authorization server answers with its error page and no redirect
+`)}}
+	for _, declared := range []bool{true, false} {
+		p := &target.Profile{Name: "hops", Issuer: issuer, Capabilities: []string{target.CapAuthorizationCode},
+			APIs:    map[string]target.API{"Contacts API": {Identifier: "https://api.example"}},
+			Clients: map[string]target.Client{"Contacts Web": {ClientID: "web", ClientSecret: "s", RedirectURI: "https://app.example/cb"}}}
+		if declared {
+			p.Dialect.Origins = []string{errorUI.URL}
+		}
+		passed, err := steps.Run(steps.Config{Target: p, Features: feature, Output: &bytes.Buffer{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if passed != declared {
+			t.Errorf("error UI origin declared %v: passed %v, want %v", declared, passed, declared)
+		}
 	}
 }
