@@ -154,6 +154,9 @@ func TestFailedStepShowsTheRequestMasked(t *testing.T) {
 	}
 	var shown string
 	for _, sc := range res.Scenarios() {
+		if st := sc.FailedStep(); sel(sc.Name, nil) && (st == nil || strings.Count(st.Error, "invalid_client") != 1) {
+			t.Errorf("%s: the failed step's error should be said once: %+v; steps %+v", sc.Name, st, sc.Steps)
+		}
 		for _, st := range sc.Steps {
 			for _, a := range st.Attachments {
 				if a.Name == "requests.txt" {
