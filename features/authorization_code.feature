@@ -7,7 +7,7 @@ Feature: Users sign in to applications with the authorization code flow and PKCE
   @rfc6749-4.1 @rfc7636-4 @rfc9068-2.2
   Scenario: A first-party app signs paul in without a consent page
     When paul signs in to Contacts Web asking for "openid read:contacts" on the Contacts API
-    Then no consent page was shown
+    Then no consent page was shown to the first-party app
     And Contacts Web receives an authorization code with the state it sent
     When Contacts Web exchanges the code for tokens
     Then the token request succeeds

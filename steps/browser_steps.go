@@ -137,6 +137,7 @@ func browserSteps(sc *godog.ScenarioContext) {
 	step(sc, `^the consent page names (.+?) and describes every requested scope$`, consentPageDescribes)
 	step(sc, `^(\w+) (allows|denies) the request$`, decides)
 	step(sc, `^no consent page was shown$`, noConsentShown)
+	step(sc, `^no consent page was shown to the first-party app$`, noConsentShownFirstParty)
 	step(sc, `^no login page was shown$`, noLoginShown)
 	step(sc, `^(.+?) receives an authorization code with the state it sent$`, receivesCode)
 	step(sc, `^(.+?) receives the error "([^"]*)" with the state it sent$`, receivesError)
@@ -460,6 +461,9 @@ func consentPageDescribes(ctx context.Context, clientAlias string) error {
 	if err != nil {
 		return err
 	}
+	if c.FirstParty {
+		return fmt.Errorf("the profile declares %s first_party, but the scenario expects a third-party app's consent page", clientAlias)
+	}
 	sel := w.target.Selectors.Consent
 	name, err := w.tab.Text(sel.ClientName)
 	if err != nil {
@@ -531,6 +535,16 @@ func noConsentShown(ctx context.Context) error {
 		return fmt.Errorf("a consent page was shown, expected none")
 	}
 	return nil
+}
+
+// noConsentShownFirstParty: whether an app is spared the consent page is the provider's policy for
+// the apps it calls its own; it is checked for a client the profile declares first_party.
+func noConsentShownFirstParty(ctx context.Context) error {
+	f := worldOf(ctx).flow
+	if f != nil && !f.client.FirstParty {
+		return notApplicable("the profile does not declare %s first_party, so a consent page for it is the provider's choice", f.clientAlias)
+	}
+	return noConsentShown(ctx)
 }
 
 func noLoginShown(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/cucumber/godog"
 	"github.com/oauth-harness/oauth-harness/steps/target"
@@ -22,6 +23,9 @@ func refreshSteps(sc *godog.ScenarioContext) {
 // holdsRefreshToken signs the user in to the app (consenting if asked) and redeems the code: the
 // app's "Enable integration" for background sync.
 func holdsRefreshToken(ctx context.Context, clientAlias, userAlias, scopes, apiAlias string) (context.Context, error) {
+	if api, err := worldOf(ctx).target.API(apiAlias); err == nil && !api.OfflineAccess {
+		return ctx, notApplicable("the profile does not declare offline_access for the %s, so it need not give refresh tokens", apiAlias)
+	}
 	ctx, err := hasEnabled(ctx, userAlias, clientAlias, scopes, apiAlias)
 	if err != nil {
 		return ctx, err
@@ -107,7 +111,11 @@ func refreshesAtOnce(ctx context.Context, clientAlias string, n int) error {
 }
 
 func noRefreshToken(ctx context.Context) error {
-	r := worldOf(ctx).tokenReply
+	w := worldOf(ctx)
+	if f := w.flow; f != nil && f.api.OfflineAccess && slices.Contains(f.scopes, "offline_access") {
+		return notApplicable("the profile declares offline_access for the API this asked for, so a refresh token is right")
+	}
+	r := w.tokenReply
 	if r == nil || r.status != 200 {
 		return fmt.Errorf("expected a successful token answer, got %s", r)
 	}
