@@ -134,7 +134,7 @@ func browserSteps(sc *godog.ScenarioContext) {
 	step(sc, `^(\w+) uses the implicit flow to sign in to (.+?) asking for "([^"]*)" on the (.+)$`, signsInImplicit)
 	step(sc, `^(.+?) sends a browser with no session to authorize with prompt=none asking for "([^"]*)" on the (.+)$`, promptNone)
 	step(sc, `^(\w+) opens (.+?)'s authorization request with the redirect URI "([^"]*)"$`, opensWithRedirect)
-	step(sc, `^the consent page names (.+?) and describes every requested scope$`, consentPageDescribes)
+	step(sc, `^the consent page names (.+?) and describes (every requested scope|"[^"]*")$`, consentPageDescribes)
 	step(sc, `^(\w+) (allows|denies) the request$`, decides)
 	step(sc, `^no consent page was shown$`, noConsentShown)
 	step(sc, `^no consent page was shown to the first-party app$`, noConsentShownFirstParty)
@@ -451,7 +451,10 @@ func (w *world) anyAPIScope() (struct{ alias, scope string }, error) {
 	return struct{ alias, scope string }{}, fmt.Errorf("the target profile lists no API with a scope")
 }
 
-func consentPageDescribes(ctx context.Context, clientAlias string) error {
+// consentPageDescribes checks the consent page names the app and describes the scopes: every one
+// requested, or those given (a provider may list only what is not granted yet: incremental
+// consent, OIDC Core §3.1.2.4).
+func consentPageDescribes(ctx context.Context, clientAlias, which string) error {
 	w := worldOf(ctx)
 	f := w.flow
 	if f == nil || !f.consentShown {
@@ -478,7 +481,11 @@ func consentPageDescribes(ctx context.Context, clientAlias string) error {
 	}
 	// Every API scope asked for must be described (RFC 6749 §10.2: the user must know what the app
 	// gets). How a provider shows OpenID's own scopes (openid, profile) is its choice.
-	for _, s := range w.target.Scopes(strings.Join(f.scopes, " ")) {
+	described := strings.Join(f.scopes, " ")
+	if which != "every requested scope" {
+		described = strings.Trim(which, `"`)
+	}
+	for _, s := range w.target.Scopes(described) {
 		if target.IsOIDCScope(s) {
 			continue
 		}

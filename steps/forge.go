@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
 var b64 = base64.RawURLEncoding
@@ -20,7 +21,7 @@ var b64 = base64.RawURLEncoding
 // the target's: every forgery is built from the genuine token and the target's public JWKS.
 func forge(ctx context.Context, forgery, token string) (string, error) {
 	parts := strings.Split(token, ".")
-	if worldOf(ctx).target.Dialect.AccessTokens.Format == "opaque" {
+	if worldOf(ctx).target.Dialect.AccessTokens.Format == target.FormatOpaque {
 		return "", notApplicable("the target declares opaque access tokens: there is no signature to forge")
 	}
 	if len(parts) != 3 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
+	"github.com/oauth-harness/oauth-harness/steps/target"
 )
 
 // Steps for checks where a specification allows a provider more than one answer: each allowed
@@ -93,7 +94,7 @@ func grantedWithout(ctx context.Context, scope string) error {
 			return fmt.Errorf("the token response grants %q, which includes %s", granted, s)
 		}
 	}
-	if w.target.Dialect.AccessTokens.Format != "opaque" {
+	if w.target.Dialect.AccessTokens.Format != target.FormatOpaque {
 		if _, cl, err := claims(ctx); err == nil {
 			for _, s := range strings.Fields(fmt.Sprint(cl["scope"])) {
 				if slices.Contains(refused, s) {

@@ -14,10 +14,11 @@ import (
 
 // Client authentication methods (RFC 6749 §2.3.1, RFC 7523 §2.2, OIDC Core §9).
 const (
-	AuthBasic = "client_secret_basic"
-	AuthPost  = "client_secret_post"
-	AuthJWT   = "private_key_jwt"
-	AuthNone  = "none"
+	AuthBasic     = "client_secret_basic"
+	AuthPost      = "client_secret_post"
+	AuthJWT       = "private_key_jwt"
+	AuthSecretJWT = "client_secret_jwt"
+	AuthNone      = "none"
 )
 
 const (
@@ -33,7 +34,7 @@ type clientAuth struct {
 	method   string
 	basic    string // the whole Authorization header value for client_secret_basic
 	secret   string
-	signer   jose.Signer // private_key_jwt
+	signer   jose.Signer // private_key_jwt, client_secret_jwt
 	alg      string      // of the assertions
 	audience string      // of assertions: the token endpoint
 }
@@ -63,6 +64,12 @@ func newClientAuth(c target.Client, audience string) (*clientAuth, error) {
 			return nil, fmt.Errorf("a signer for %s: %w", c.ClientID, err)
 		}
 		a.signer, a.alg = s, k.Algorithm
+	case AuthSecretJWT: // RFC 7523 §2.2 with OIDC Core §9: the assertion is an HMAC with the secret
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(c.ClientSecret)}, (&jose.SignerOptions{}).WithType("JWT"))
+		if err != nil {
+			return nil, fmt.Errorf("a signer for %s: %w", c.ClientID, err)
+		}
+		a.signer, a.alg = s, string(jose.HS256)
 	default:
 		return nil, fmt.Errorf("client %s: unknown authentication method %q", c.ClientID, a.method)
 	}
@@ -70,7 +77,7 @@ func newClientAuth(c target.Client, audience string) (*clientAuth, error) {
 }
 
 // perRequest reports whether each request needs fresh credentials (a single-use assertion).
-func (a *clientAuth) perRequest() bool { return a.method == AuthJWT }
+func (a *clientAuth) perRequest() bool { return a.method == AuthJWT || a.method == AuthSecretJWT }
 
 // apply adds the credentials to a request's form and header.
 func (a *clientAuth) apply(form url.Values, h http.Header) error {
@@ -82,7 +89,7 @@ func (a *clientAuth) apply(form url.Values, h http.Header) error {
 		form.Set("client_secret", a.secret)
 	case AuthNone:
 		form.Set("client_id", a.clientID)
-	case AuthJWT:
+	case AuthJWT, AuthSecretJWT:
 		jws, err := a.assertion(time.Now())
 		if err != nil {
 			return err

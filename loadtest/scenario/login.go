@@ -93,8 +93,8 @@ func (s *session) authorizeURL(prompt, scope string) (u, verifier, state string)
 	if scope != "" {
 		q.Set("scope", scope)
 	}
-	if s.audience != "" {
-		q.Set("audience", s.audience)
+	for k, v := range s.env.Profile.AudienceParams(target.API{Identifier: s.audience}) { // the provider's dialect
+		q[k] = v
 	}
 	if prompt != "" {
 		q.Set("prompt", prompt)

@@ -276,7 +276,9 @@ func (b *builder) clientCredentials(context.Context) (*Scenario, error) {
 }
 
 func (b *builder) ccForm() url.Values {
-	return url.Values{"grant_type": {"client_credentials"}, "audience": {b.api.Identifier}}
+	form := b.env.Profile.AudienceParams(b.api) // resource (RFC 8707), audience, both or none: the profile's dialect
+	form.Set("grant_type", "client_credentials")
+	return form
 }
 
 // codeSession logs the code client's user in.

@@ -74,7 +74,7 @@ func TestClientCredentialsTargetsEveryClientWithItsMethod(t *testing.T) {
 			t.Fatalf("request %s %s %v", req.Method, req.URL, req.Header)
 		}
 		form, _ := url.ParseQuery(string(tg.Body))
-		if form.Get("grant_type") != "client_credentials" || form.Get("audience") != "https://api.example" {
+		if form.Get("grant_type") != "client_credentials" || form.Get("resource") != "https://api.example" { // RFC 8707, the default dialect
 			t.Errorf("form %v", form)
 		}
 		switch {
@@ -138,6 +138,36 @@ func TestAssertionVerifiesWithThePublicKey(t *testing.T) {
 	}
 	if tok.Headers[0].KeyID != "k1" {
 		t.Errorf("kid %q", tok.Headers[0].KeyID)
+	}
+}
+
+// client_secret_jwt: a fresh HS256 assertion per request, keyed with the client's secret.
+func TestSecretJWTAssertionVerifiesWithTheSecret(t *testing.T) {
+	secret := "a-client-secret-of-at-least-32-bytes"
+	a, err := newClientAuth(target.Client{ClientID: "c", ClientSecret: secret, AuthMethod: AuthSecretJWT}, "http://as/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.perRequest() {
+		t.Error("client_secret_jwt assertions are single-use: each request needs its own")
+	}
+	form := url.Values{}
+	if err := a.apply(form, http.Header{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.HS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c jwt.Claims
+	if err := tok.Claims([]byte(secret), &c); err != nil {
+		t.Fatalf("the assertion does not verify with the secret: %v", err)
+	}
+	if c.Issuer != "c" || c.Subject != "c" || !c.Audience.Contains("http://as/token") || c.ID == "" {
+		t.Errorf("claims %+v", c)
+	}
+	if form.Get("client_assertion_type") != assertionType || form.Get("client_id") != "c" {
+		t.Errorf("form %v", form)
 	}
 }
 

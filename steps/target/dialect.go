@@ -153,7 +153,7 @@ func (p *Profile) AudienceParams(api API) url.Values {
 		return v
 	}
 	switch p.Dialect.Audience {
-	case AudienceResource:
+	case AudienceResource, "": // "": a profile built in Go, not parsed: the standard
 		v.Set("resource", api.Identifier)
 	case AudienceAuth0:
 		v.Set("audience", api.Identifier)
