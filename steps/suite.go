@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,10 @@ func Run(cfg Config) (passed bool, err error) {
 	if strings.HasSuffix(strings.TrimSpace(cfg.Tags), "&&") || strings.HasSuffix(strings.TrimSpace(cfg.Tags), ",") {
 		return false, fmt.Errorf("steps: the tag expression %q is incomplete", cfg.Tags) // godog panics on it
 	}
+	tags, err := godogTags(cfg.Tags)
+	if err != nil {
+		return false, err
+	}
 	if cfg.Format == "" {
 		cfg.Format = "progress"
 	}
@@ -59,7 +64,7 @@ func Run(cfg Config) (passed bool, err error) {
 		Name:                "oauth-harness conformance",
 		ScenarioInitializer: func(sc *godog.ScenarioContext) { initialize(sc, cfg, run) },
 		Options: &godog.Options{
-			FS: cfg.Features, Paths: []string{"."}, Tags: cfg.Tags, Concurrency: max(1, cfg.Concurrency),
+			FS: cfg.Features, Paths: []string{"."}, Tags: tags, Concurrency: max(1, cfg.Concurrency),
 			Format: cfg.Format, Output: cfg.Output, TestingT: cfg.TestingT, Strict: true, NoColors: true,
 			DefaultContext: cfg.Context,
 		},
@@ -68,7 +73,11 @@ func Run(cfg Config) (passed bool, err error) {
 	if _, err := suite.RetrieveFeatures(); err != nil {
 		return false, fmt.Errorf("steps: the features cannot be read: %w", err)
 	}
-	switch status := suite.Run(); status {
+	status := suite.Run()
+	if run.selected.Load() == 0 {
+		return false, fmt.Errorf("steps: no scenario is selected (tags %q): a run that checks nothing is not a pass", cfg.Tags)
+	}
+	switch status {
 	case 0:
 		return true, nil
 	case 1:
@@ -85,6 +94,7 @@ type runState struct {
 	// scenarios depend on (a user's consents, a client's token faults). Every other scenario holds
 	// it for reading. One lock per scenario, taken in Before and released in After, so no cycles.
 	isolation sync.RWMutex
+	selected  atomic.Int64 // scenarios the tags and the selection let in (run or skipped for a reason)
 }
 
 // initialize wires one scenario: its state, the capability check, its steps and its clean-up.
@@ -110,6 +120,8 @@ func initialize(sc *godog.ScenarioContext, cfg Config, run *runState) {
 		}
 		if sel != nil && !sel(s.Name, tags) {
 			w.skipReason = "not selected for this run"
+		} else {
+			run.selected.Add(1)
 		}
 		if w.skipReason == "" {
 			if slices.Contains(tags, "@isolated") {

@@ -247,3 +247,26 @@ func TestAuthorizationErrorsFollowTheProvidersOwnHops(t *testing.T) {
 		}
 	}
 }
+
+// Standard Cucumber tag expressions select; a selection of nothing is an error, not a pass.
+func TestTagExpressionsSelectOrRefuse(t *testing.T) {
+	_, p := reference(t)
+	var out bytes.Buffer
+	passed, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: "@discovery and not @needs-oauth-metadata", Format: "cucumber", Output: &out})
+	if err != nil || !passed {
+		t.Fatalf("passed=%v err=%v", passed, err)
+	}
+	res, err := report.Parse(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Scenarios()); n != 2 {
+		t.Errorf("%d scenarios ran, want the 2 discovery ones without @needs-oauth-metadata", n)
+	}
+	for _, tags := range []string{"@no-such-tag", "@discovery and @browser"} {
+		if _, err := steps.Run(steps.Config{Target: p, Features: features.FS, Tags: tags, Output: &bytes.Buffer{}}); err == nil ||
+			!strings.Contains(err.Error(), "no scenario is selected") {
+			t.Errorf("tags %q: err = %v, want a refusal of the empty selection", tags, err)
+		}
+	}
+}

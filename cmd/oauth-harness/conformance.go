@@ -50,7 +50,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.PrintDefaults()
 	}
 	targetFile := fs.String("target", "", "target profile YAML, or "+containerReference+" for the reference server's image (default: the embedded reference server)")
-	tags := fs.String("tags", "", `scenarios to run, in godog's tag syntax ("@client-credentials && ~@needs-admin")`)
+	tags := fs.String("tags", "", `scenarios to run: a Cucumber tag expression ("@client-credentials and not @needs-admin"; godog's && , ~ work too)`)
 	concurrency := fs.Int("concurrency", 1, "scenarios run at once")
 	out := fs.String("out", "reports", "directory for report.html, junit.xml and cucumber.json")
 	expectedFile := fs.String("expected-failures", "", "YAML list of scenarios the target is known to fail, each with a reason")
