@@ -109,7 +109,7 @@ func runCertify(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("certify-client: %w", err)
 	}
-	res.Meta = report.Meta{Target: "partner app " + partner.Name, Issuer: partner.StartURL, Started: started, Elapsed: time.Since(started), Tags: *tags}
+	res.Meta = report.Meta{Target: "partner app " + partner.Name, Issuer: partner.StartURL, Started: started, Elapsed: time.Since(started), Tags: *tags, Harness: harnessVersion()}
 	html, junit, summary := filepath.Join(*out, "report.html"), filepath.Join(*out, "junit.xml"), filepath.Join(*out, "certification.json")
 	if err := writeReport(html, res, report.WriteHTML); err != nil {
 		return err

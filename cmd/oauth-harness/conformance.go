@@ -104,7 +104,8 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("conformance: %w", err)
 	}
-	res.Meta = report.Meta{Target: p.Name, Issuer: p.Issuer, Started: started, Elapsed: time.Since(started), Tags: *tags}
+	res.Meta = report.Meta{Target: p.Name, Issuer: p.Issuer, Started: started, Elapsed: time.Since(started), Tags: *tags,
+		Harness: harnessVersion()}
 	res.ApplyExpectedFailures(expected, strings.TrimSpace(*tags) != "")
 	// The verdict comes from the parsed results; godog's own status only guards against a
 	// failure the cucumber JSON lost.

@@ -23,6 +23,7 @@ Usage:
                                      certify a partner's OAuth client integration end to end
   oauth-harness target init --issuer URL
                                      write a commented target profile for a provider from its metadata
+  oauth-harness version              print the build (module version, VCS revision); also --version
   oauth-harness help                 show this text
 
 Run "oauth-harness COMMAND -h" for a command's flags.
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCertify(ctx, args[1:], stdout, stderr)
 	case "target":
 		return runTarget(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, harnessVersion())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

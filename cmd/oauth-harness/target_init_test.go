@@ -76,3 +76,28 @@ func TestTargetInitRefusesBadIssuers(t *testing.T) {
 		}
 	}
 }
+
+// --version names the build; the conformance reports say which build wrote them.
+func TestVersionIsPrintedAndReported(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(v, "oauth-harness ") || !strings.Contains(v, "go1.") {
+		t.Errorf("--version printed %q", v)
+	}
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"conformance", "--tags", "@discovery and not @needs-oauth-metadata", "--out", dir}, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"junit.xml", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), v[len("oauth-harness "):]) {
+			t.Errorf("%s does not name the build %q", f, v)
+		}
+	}
+}

@@ -26,14 +26,25 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr,omitempty"`
-	Cases     []junitCase `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr,omitempty"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+// junitProperties say which build wrote the report and against what (junit-10.xsd's properties).
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -60,6 +71,19 @@ type junitSkipped struct {
 // element's text.
 const maxMessage = 500
 
+func (m Meta) junitProperties() *junitProperties {
+	var p junitProperties
+	for _, kv := range [][2]string{{"oauth-harness.version", m.Harness}, {"target", m.Target}, {"issuer", m.Issuer}} {
+		if kv[1] != "" {
+			p.Property = append(p.Property, junitProperty{Name: kv[0], Value: kv[1]})
+		}
+	}
+	if len(p.Property) == 0 {
+		return nil
+	}
+	return &p
+}
+
 // WriteJUnit writes the results as JUnit XML.
 func WriteJUnit(w io.Writer, r *Results) error {
 	doc := junitSuites{Name: "oauth-harness conformance"}
@@ -69,7 +93,7 @@ func WriteJUnit(w io.Writer, r *Results) error {
 		timestamp = r.Meta.Started.UTC().Format("2006-01-02T15:04:05")
 	}
 	for _, f := range r.Features {
-		s := junitSuite{Name: f.Name, Timestamp: timestamp}
+		s := junitSuite{Name: f.Name, Timestamp: timestamp, Properties: r.Meta.junitProperties()}
 		var d time.Duration
 		for _, sc := range f.Scenarios {
 			c := junitCaseOf(sc)

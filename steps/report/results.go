@@ -76,6 +76,7 @@ type Meta struct {
 	Started time.Time // when the run began
 	Elapsed time.Duration
 	Tags    string // the tag filter, if the run was filtered
+	Harness string // the build of oauth-harness that ran it (version and VCS revision)
 }
 
 // Feature is one .feature file.
