@@ -17,6 +17,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -28,7 +29,7 @@ func TestEveryScenarioAgainstTheReferenceServer(t *testing.T) {
 		t.Skip("-short: about 20 s of load")
 	}
 	srv := servertest.Start(t, server.Options{})
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), servertest.Tenant(t), servertest.Credentials(t), target.KnownCapabilities)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), servertest.Tenant(t), servertest.Credentials(t), target.KnownCapabilities)
 	ctx := context.Background()
 	env, err := scenario.Discover(ctx, p, nil)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // alone (then hand each result to Observe, which puts rotated refresh tokens back in their pool).
 func Example() {
 	ctx := context.Background()
-	p, err := target.Load("target.yaml") // or target.Reference(...) for an embedded server
+	p, err := target.Load("target.yaml") // or reference.Profile(...) for an embedded server
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -16,13 +16,14 @@ import (
 	"github.com/oauth-harness/oauth-harness/steps"
 	"github.com/oauth-harness/oauth-harness/steps/report"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	targetref "github.com/oauth-harness/oauth-harness/steps/target/reference"
 )
 
 // reference starts the embedded server and describes it as a target with every capability.
 func reference(t *testing.T) (*server.Server, *target.Profile) {
 	t.Helper()
 	srv := servertest.Start(t, server.Options{})
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), target.KnownCapabilities)
+	p := targetref.Profile(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), target.KnownCapabilities)
 	p.AdminToken = servertest.AdminToken
 	return srv, p
 }

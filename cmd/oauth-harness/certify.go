@@ -21,6 +21,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/steps"
 	"github.com/oauth-harness/oauth-harness/steps/report"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 )
 
 // errNotCertified makes the process exit non-zero when a check failed.
@@ -69,7 +70,7 @@ func runCertify(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("certify-client: the authorization server cannot listen on %s: %w", *addr, err)
 	}
 	defer srv.Close()
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), creds, target.KnownCapabilities)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), creds, target.KnownCapabilities)
 	p.Name, p.AdminToken = "oauth-harness (certifying "+partner.Name+")", token
 	api, err := p.API(partner.API)
 	if err != nil {

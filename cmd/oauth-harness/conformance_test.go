@@ -18,6 +18,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/reference-server/server/servertest"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 	"gopkg.in/yaml.v3"
 )
 
@@ -121,7 +122,7 @@ func defectiveTarget(t *testing.T, defect string) string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT /admin/defects: %d", resp.StatusCode)
 	}
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), target.KnownCapabilities)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), target.KnownCapabilities)
 	p.Name, p.AdminToken = "reference server with "+defect, servertest.AdminToken
 	return writeProfile(t, p)
 }
@@ -242,7 +243,7 @@ func TestConformanceExpectedFailures(t *testing.T) {
 // target with no capabilities skips most of the catalogue, which keeps this quick.)
 func TestConformanceExpectedFailureNamingNothing(t *testing.T) {
 	srv := servertest.Start(t, server.Options{})
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), nil)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), servertest.Credentials(t), nil)
 	tf := writeProfile(t, p)
 	list := writeFile(t, "xf.yaml", "- {scenario: A wrong secrte is refused, reason: typo}\n")
 	var stdout bytes.Buffer

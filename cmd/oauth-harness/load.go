@@ -26,6 +26,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/loadtest/stats"
 	"github.com/oauth-harness/oauth-harness/reference-server/tenant"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 )
 
 // errObjectivesMissed makes the process exit non-zero when --max-p99 or --min-success is missed.
@@ -254,7 +255,7 @@ func (c *loadConfig) startTarget(ctx context.Context, stderr io.Writer) (*loadTa
 	if err != nil {
 		return nil, err
 	}
-	p := target.Reference(proc.Issuer, proc.APIBaseURL, tenantCfg, creds, target.KnownCapabilities)
+	p := reference.Profile(proc.Issuer, proc.APIBaseURL, tenantCfg, creds, target.KnownCapabilities)
 	p.Name = "embedded reference server (child process)"
 	p.AdminToken = proc.AdminToken
 	return &loadTarget{profile: p, proc: proc}, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/container"
 	"github.com/oauth-harness/oauth-harness/reference-server/server"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -63,7 +64,7 @@ func embeddedTarget(ctx context.Context) (*server.Server, *target.Profile, error
 	if err != nil {
 		return nil, nil, err
 	}
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), creds, target.KnownCapabilities)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), srv.Tenant.Config(), creds, target.KnownCapabilities)
 	p.AdminToken = token
 	return srv, p, nil
 }
@@ -105,7 +106,7 @@ func referenceContainer(ctx context.Context, log io.Writer) (*target.Profile, fu
 	if err != nil {
 		return nil, stop, err
 	}
-	p := target.Reference(c.IssuerURL(), c.APIBaseURL(), cfg, creds, target.KnownCapabilities)
+	p := reference.Profile(c.IssuerURL(), c.APIBaseURL(), cfg, creds, target.KnownCapabilities)
 	p.Name, p.AdminToken = "reference server in a container", c.AdminToken()
 	return p, stop, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/fixtures"
 	"github.com/oauth-harness/oauth-harness/reference-server/container"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 	"gopkg.in/yaml.v3"
 )
 
@@ -88,7 +89,7 @@ func TestConformanceAgainstAProfileWithAContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := target.Reference("http://127.0.0.1:${PORT}", "http://127.0.0.1:${PORT}/api", cfg, creds,
+	p := reference.Profile("http://127.0.0.1:${PORT}", "http://127.0.0.1:${PORT}/api", cfg, creds,
 		[]string{target.CapClientCredentials, target.CapContactsAPI})
 	p.Name = "a provider image"
 	p.Container = &target.Container{Image: testImage, Port: 9000, WaitPath: "/.well-known/openid-configuration",

@@ -21,6 +21,7 @@ import (
 	"github.com/oauth-harness/oauth-harness/reference-server/container"
 	"github.com/oauth-harness/oauth-harness/steps"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -231,7 +232,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := target.Reference(srv.IssuerURL(), srv.APIBaseURL(), cfg, creds, target.KnownCapabilities)
+	p := reference.Profile(srv.IssuerURL(), srv.APIBaseURL(), cfg, creds, target.KnownCapabilities)
 	p.Name = "reference server in a container"
 	p.AdminToken = srv.AdminToken()
 	// Each scenario is a subtest; godog's own report is shown only when one fails.

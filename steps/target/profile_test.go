@@ -8,6 +8,7 @@ import (
 
 	"github.com/oauth-harness/oauth-harness/fixtures"
 	"github.com/oauth-harness/oauth-harness/steps/target"
+	"github.com/oauth-harness/oauth-harness/steps/target/reference"
 )
 
 const good = `
@@ -97,7 +98,7 @@ func TestReferenceProfileTellsTheSeedsStory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := target.Reference("http://127.0.0.1:1", "http://127.0.0.1:1/api", cfg, creds, []string{target.CapClientCredentials})
+	p := reference.Profile("http://127.0.0.1:1", "http://127.0.0.1:1/api", cfg, creds, []string{target.CapClientCredentials})
 	if err := p.Validate(); err != nil {
 		t.Fatalf("the reference profile does not validate: %v", err)
 	}
